@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:  `make app`  and  `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "could not install chromium: browser tests will be skipped"
+
+app: install
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install chromium lint
+	$(PY) -m pytest -q -ra
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+.PHONY: install chromium app lint test bench

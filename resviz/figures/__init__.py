@@ -1,0 +1,1 @@
+"""Plotly (and DOT) figure builders: data in, go.Figure out. No training, no streamlit."""

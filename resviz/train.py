@@ -1,0 +1,185 @@
+"""A step-wise trainer: several models in lockstep on the same batches, one record per step.
+
+The trainer is an object, not a loop, so a page can run it in short chunks between
+reruns (interruptible by the next click) and a notebook can iterate `run()` directly.
+A model whose loss turns non-finite is marked diverged and frozen; nothing raises.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from resviz.data import Dataset
+from resviz.models import ResVizNet
+from resviz.spec import TrainSpec
+
+DIVERGE_FACTOR = 1e4  # loss this many times its first value counts as divergence
+
+
+@dataclass
+class Record:
+    """One model at one step. Accuracies are filled on evaluation steps, else None."""
+
+    model: str
+    step: int
+    loss: float
+    grad_norms: list[float]
+    wall: float
+    train_acc: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
+    diverged: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ModelState:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    groups: list[list[nn.Parameter]]
+    records: list[Record] = field(default_factory=list)
+    diverged_at: int | None = None
+    first_loss: float | None = None
+
+
+def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
+    if spec.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9,
+                               weight_decay=spec.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+
+
+def survival_schedule(depth: int, p_last: float) -> list[float]:
+    """Huang et al. 2016 linear decay: p_l = 1 - (l / L)(1 - p_L), l = 1..L."""
+    return [1 - (i + 1) / depth * (1 - p_last) for i in range(depth)]
+
+
+def block_grad_norms(groups: list[list[nn.Parameter]]) -> list[float]:
+    """L2 norm of each block's parameter gradient, one fused call per step."""
+    flat = [p.grad for g in groups for p in g if p.grad is not None]
+    if not flat:
+        return [0.0] * len(groups)
+    norms = torch._foreach_norm(flat)
+    sq = torch.stack(norms).pow(2).tolist()
+    out, i = [], 0
+    for g in groups:
+        n = sum(1 for p in g if p.grad is not None)
+        out.append(math.sqrt(sum(sq[i:i + n])))
+        i += n
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(loss, accuracy) in eval mode; restores the previous mode."""
+    was = model.training
+    model.eval()
+    out = model(x)
+    model.train(was)
+    loss = nn.functional.cross_entropy(out, y).item()
+    return loss, (out.argmax(1) == y).float().mean().item()
+
+
+class Trainer:
+    """Train named models in lockstep: same batches, same order, same steps."""
+
+    def __init__(self, models: Mapping[str, nn.Module], data: Dataset, spec: TrainSpec,
+                 device: str | torch.device = "cpu") -> None:
+        self.spec, self.data, self.device = spec, data, torch.device(device)
+        self.step_count = 0
+        self._gen = torch.Generator().manual_seed(spec.seed)
+        self._xtr, self._ytr = data.x_train.to(self.device), data.y_train.to(self.device)
+        self._xte, self._yte = data.x_test.to(self.device), data.y_test.to(self.device)
+        self.states: dict[str, ModelState] = {}
+        for name, model in models.items():
+            model.to(self.device).train()
+            if spec.stochastic_depth is not None and isinstance(model, ResVizNet):
+                for b, p in zip(model.blocks, survival_schedule(len(model.blocks),
+                                                                 spec.stochastic_depth)):
+                    b.survival = p
+            groups = [list(b.parameters()) for b in model.blocks] if isinstance(
+                model, ResVizNet) else [list(model.parameters())]
+            self.states[name] = ModelState(model, make_optimizer(model, spec), groups)
+
+    @property
+    def models(self) -> dict[str, nn.Module]:
+        return {k: s.model for k, s in self.states.items()}
+
+    def history(self, name: str) -> list[Record]:
+        return self.states[name].records
+
+    def diverged(self, name: str) -> int | None:
+        return self.states[name].diverged_at
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self._ytr)
+        if self.spec.batch_size >= n:
+            return self._xtr, self._ytr
+        idx = torch.randint(0, n, (self.spec.batch_size,), generator=self._gen)
+        idx = idx.to(self.device)
+        return self._xtr[idx], self._ytr[idx]
+
+    def _step_model(self, name: str, st: ModelState, x: torch.Tensor, y: torch.Tensor,
+                    t0: float) -> Record:
+        step = self.step_count
+        if st.diverged_at is not None:
+            rec = Record(name, step, math.nan, [0.0] * len(st.groups), 0.0, diverged=True)
+            st.records.append(rec)
+            return rec
+        st.optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(st.model(x), y)
+        loss.backward()
+        grads = block_grad_norms(st.groups)
+        value = loss.item()
+        st.first_loss = value if st.first_loss is None else st.first_loss
+        blown = not math.isfinite(value) or value > DIVERGE_FACTOR * max(st.first_loss, 1e-3)
+        if blown or not all(math.isfinite(g) for g in grads):
+            st.diverged_at = step
+        else:
+            st.optimizer.step()
+        rec = Record(name, step, value, grads, time.perf_counter() - t0,
+                     diverged=st.diverged_at is not None)
+        if step % self.spec.eval_every == 0 or step == self.spec.steps - 1:
+            self._evaluate(st, rec)
+        st.records.append(rec)
+        return rec
+
+    def _evaluate(self, st: ModelState, rec: Record) -> None:
+        if st.diverged_at is not None:
+            return
+        _, rec.train_acc = evaluate(st.model, self._xtr, self._ytr)
+        rec.test_loss, rec.test_acc = evaluate(st.model, self._xte, self._yte)
+
+    def step(self) -> dict[str, Record]:
+        """One lockstep step of every model; returns each model's record."""
+        x, y = self._batch()
+        out = {}
+        for name, st in self.states.items():
+            out[name] = self._step_model(name, st, x, y, time.perf_counter())
+        self.step_count += 1
+        return out
+
+    def run(self, steps: int | None = None) -> Iterator[dict[str, Record]]:
+        """Yield after every step; stop early if every model diverged."""
+        for _ in range(self.spec.steps if steps is None else steps):
+            yield self.step()
+            if all(s.diverged_at is not None for s in self.states.values()):
+                return
+
+    def final(self, name: str) -> dict[str, float | int | None]:
+        """The model's current full-set metrics and divergence step, for summaries."""
+        st = self.states[name]
+        if st.diverged_at is not None:
+            return {"train_loss": math.nan, "train_acc": None, "test_acc": None,
+                    "diverged_at": st.diverged_at}
+        tl, ta = evaluate(st.model, self._xtr, self._ytr)
+        _, te = evaluate(st.model, self._xte, self._yte)
+        return {"train_loss": tl, "train_acc": ta, "test_acc": te, "diverged_at": None}

@@ -1,0 +1,110 @@
+"""Widgets whose values live in the URL, so every view is a shareable link.
+
+On the first run of a session a widget takes its value from `st.query_params` when that
+value is valid, else the default plus a visible notice. Its value is also kept in a
+non-widget session key, so leaving a page and coming back loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from resviz.i18n import _
+
+_NOTICES = "_param_notices"
+_KEEP = "_keep_"
+
+
+def _parse(raw: str, kind: type, lo: float | None, hi: float | None,
+           options: Sequence[Any] | None) -> Any:
+    """Parse and validate one URL value; raise ValueError when it is unusable."""
+    if kind is bool:
+        if raw.lower() in ("1", "true", "on", "yes"):
+            return True
+        if raw.lower() in ("0", "false", "off", "no"):
+            return False
+        raise ValueError(raw)
+    value = kind(raw)
+    if kind is float and value != value:  # NaN
+        raise ValueError(raw)
+    if options is not None and value not in options:
+        raise ValueError(raw)
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        raise ValueError(raw)
+    return value
+
+
+def _initial(key: str, default: Any, kind: type, lo: float | None = None,
+             hi: float | None = None, options: Sequence[Any] | None = None) -> None:
+    """Seed the widget's session value from the kept copy, the URL, or the default."""
+    if key in st.session_state:
+        return
+    if _KEEP + key in st.session_state:
+        st.session_state[key] = st.session_state[_KEEP + key]
+        return
+    raw = st.query_params.get(key)
+    value = default
+    if raw is not None:
+        try:
+            value = _parse(str(raw), kind, lo, hi, options)
+        except (ValueError, TypeError, OverflowError):
+            st.session_state.setdefault(_NOTICES, []).append((key, str(raw)[:40]))
+    st.session_state[key] = value
+
+
+def _publish(key: str, default: Any) -> Any:
+    value = st.session_state[key]
+    st.session_state[_KEEP + key] = value
+    text = str(int(value)) if isinstance(value, bool) else str(value)
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != text:
+        st.query_params[key] = text
+    return value
+
+
+def select(key: str, label: str, options: Sequence[Any], default: Any,
+           fmt: Callable[[Any], str] | None = None, container: Any = st, **kw: Any) -> Any:
+    _initial(key, default, type(default), options=options)
+    container.selectbox(label, options, key=key, format_func=fmt or str, **kw)
+    return _publish(key, default)
+
+
+def radio(key: str, label: str, options: Sequence[Any], default: Any,
+          fmt: Callable[[Any], str] | None = None, container: Any = st, **kw: Any) -> Any:
+    _initial(key, default, type(default), options=options)
+    container.radio(label, options, key=key, format_func=fmt or str, **kw)
+    return _publish(key, default)
+
+
+def slider(key: str, label: str, lo: int | float, hi: int | float, default: int | float,
+           step: int | float | None = None, container: Any = st, **kw: Any) -> Any:
+    kind = float if isinstance(default, float) else int
+    _initial(key, default, kind, lo, hi)
+    container.slider(label, kind(lo), kind(hi), key=key,
+                     step=None if step is None else kind(step), **kw)
+    return _publish(key, default)
+
+
+def select_slider(key: str, label: str, options: Sequence[Any], default: Any,
+                  container: Any = st, **kw: Any) -> Any:
+    _initial(key, default, type(default), options=options)
+    container.select_slider(label, options, key=key, **kw)
+    return _publish(key, default)
+
+
+def toggle(key: str, label: str, default: bool, container: Any = st, **kw: Any) -> bool:
+    _initial(key, default, bool)
+    container.toggle(label, key=key, **kw)
+    return _publish(key, default)
+
+
+def show_notices() -> None:
+    """One visible notice for every URL value that was ignored, shown once."""
+    for key, raw in st.session_state.pop(_NOTICES, []):
+        st.warning(_("The link's value {raw!r} for '{key}' is not valid here; "
+                     "using the default instead.").format(raw=raw, key=key), icon="⚠️")
