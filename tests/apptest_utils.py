@@ -1,0 +1,38 @@
+"""Helpers for driving pages through streamlit.testing.v1.AppTest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 120) -> AppTest:
+    """Run app.py and switch to `page` (e.g. "pages/playground.py"), with URL parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    """Every plotly figure on the page, as plain JSON dicts (AppTest can't render them)."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def figure(at: AppTest, key: str) -> dict[str, Any]:
+    """The plotly figure drawn with `key` (ui.charts.show gives every chart a key)."""
+    for el in at.get("plotly_chart"):
+        if key in el.proto.id:
+            return json.loads(el.proto.spec)
+    raise KeyError(f"no chart with key {key!r}")
