@@ -1,1 +1,1 @@
-"""Probes: measurements on a model (gradients, paths, lesions, gates, landscapes); they never draw."""
+"""Measurements on a model: they measure, never draw."""
