@@ -1,1 +1,1 @@
-"""Measurements on a model: they measure, never draw."""
+"""Probes: measurements on a model (gradients, paths, lesions, gates, landscapes); they never draw."""
