@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,14 +27,30 @@ def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _decode(obj: Any) -> Any:
+    """Plotly serialises numpy arrays as {'dtype', 'bdata'[, 'shape']}: turn them into lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+            if "shape" in obj:
+                shape = obj["shape"]
+                shape = [int(n) for n in shape.split(",")] if isinstance(shape, str) else shape
+                arr = arr.reshape(shape)
+            return arr.tolist()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
 def figures(at: AppTest) -> list[dict[str, Any]]:
     """Every plotly figure on the page, as plain JSON dicts (AppTest can't render them)."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
 
 
 def figure(at: AppTest, key: str) -> dict[str, Any]:
     """The plotly figure drawn with `key` (ui.charts.show gives every chart a key)."""
     for el in at.get("plotly_chart"):
         if key in el.proto.id:
-            return json.loads(el.proto.spec)
+            return _decode(json.loads(el.proto.spec))
     raise KeyError(f"no chart with key {key!r}")
