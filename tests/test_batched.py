@@ -1,0 +1,73 @@
+"""Stacked-weight training is the same maths as training each model alone."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from resviz.batched import BatchedTrainer, NotBatchable, StackedNet, make_trainer
+from resviz.data import load
+from resviz.models import build
+from resviz.spec import NetworkSpec, TrainSpec
+from resviz.train import Trainer
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load("spirals", 300, 0.1, 0)
+
+
+@pytest.mark.parametrize("ordering,norm", [("original", True), ("full_preact", True),
+                                           ("bn_after_add", False)])
+def test_batched_matches_sequential(data, ordering, norm):
+    """Same batches, same losses step by step, same running stats, same final metrics."""
+    base = NetworkSpec(depth=3, width=8, ordering=ordering, norm=norm)
+    specs = {"p0": base.replace(family="plain"), "r0": base, "r1": base.replace(seed=1)}
+    tspec = TrainSpec(dataset="spirals", n_samples=300, steps=12, batch_size=32, eval_every=5)
+    seq = Trainer({k: build(s) for k, s in specs.items()}, data, tspec)
+    bat = BatchedTrainer(specs, data, tspec)
+    for a, b in zip(seq.run(), bat.run()):
+        for k in specs:
+            assert b[k].loss == pytest.approx(a[k].loss, rel=1e-4, abs=1e-6)
+            if a[k].test_acc is not None:
+                assert b[k].test_acc == pytest.approx(a[k].test_acc, abs=1e-6)
+    for k, model in bat.models.items():
+        for (n, t1), t2 in zip(seq.models[k].state_dict().items(), model.state_dict().values()):
+            assert torch.allclose(t1.float(), t2.float(), rtol=1e-3, atol=1e-5), n
+        assert bat.final(k)["train_loss"] == pytest.approx(seq.final(k)["train_loss"], rel=1e-3)
+
+
+def test_stacked_forward_equals_each_model(data):
+    specs = [NetworkSpec(depth=2, width=8, seed=s, activation="tanh") for s in range(3)]
+    net = StackedNet(specs).train(False)
+    with torch.no_grad():
+        out = net(data.x_test)
+        for i, s in enumerate(specs):
+            assert torch.allclose(out[i], build(s).eval()(data.x_test), atol=1e-5)
+
+
+def test_divergence_is_per_model(data):
+    """A model whose loss blows up is frozen; its neighbours in the stack train on."""
+    specs = {"a": NetworkSpec(depth=2, width=8), "b": NetworkSpec(depth=2, width=8, seed=1)}
+    bat = BatchedTrainer(specs, data, TrainSpec(steps=3, batch_size=32))
+    with torch.no_grad():
+        bat.net.t["head.2.weight"][0] = float("nan")  # model "a" is broken at once
+    before = bat.net.t["stem.weight"][0].clone()
+    list(bat.run())
+    assert torch.equal(bat.net.t["stem.weight"][0], before)  # frozen, not NaN
+    assert bat.diverged("a") == 0 and bat.diverged("b") is None
+    assert math.isnan(bat.final("a")["train_loss"])
+    assert math.isfinite(bat.final("b")["train_loss"])
+
+
+def test_unstackable_shapes_fall_back():
+    with pytest.raises(NotBatchable):
+        StackedNet([NetworkSpec(depth=2), NetworkSpec(depth=3)])
+    with pytest.raises(NotBatchable):
+        StackedNet([NetworkSpec(family="highway", depth=2)])
+    data = load("spirals", 100, 0.1, 0)
+    tr = make_trainer({"h": NetworkSpec(family="highway", depth=2, width=8)}, data,
+                      TrainSpec(steps=1))
+    assert isinstance(tr, Trainer)
