@@ -112,7 +112,7 @@ class TrainSpec:
     batch_size: int = 128
     weight_decay: float = 0.0
     seed: int = 0
-    eval_every: int = 10
+    eval_every: int = 25
     stochastic_depth: float | None = None  # p_L of Huang et al. 2016; None = off
 
     def __post_init__(self) -> None:
