@@ -93,14 +93,15 @@ if run is None or run.tspec != tspec or any(
     run = fresh_run()
     session.set_playground(run)
 
-b1, b2, b3 = st.columns([1, 1, 1])
-if b1.button(_("▶ Start"), key="pg_start", type="primary", disabled=run.running):
+b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
+if b1.button(_("Start"), key="pg_start", type="primary", disabled=run.running,
+             icon=":material/play_arrow:"):
     run.running = True
     st.rerun()
-if b2.button(_("⏸ Pause"), key="pg_pause", disabled=not run.running):
+if b2.button(_("Pause"), key="pg_pause", disabled=not run.running, icon=":material/pause:"):
     run.running = False
     st.rerun()
-if b3.button(_("↺ Reset"), key="pg_reset"):
+if b3.button(_("Reset"), key="pg_reset", icon=":material/restart_alt:"):
     run = fresh_run()
     session.set_playground(run)
 

@@ -26,6 +26,9 @@ def curves(histories: Mapping[str, Sequence[Record]], labels: Mapping[str, str])
         ev = [r for r in recs if r.test_acc is not None]
         fig.add_scatter(x=[r.step for r in ev], y=[r.test_acc for r in ev], showlegend=False,
                         line=dict(color=c), legendgroup=name, row=1, col=2)
+    if not any(histories.values()):
+        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.5, xref="paper",
+                           yref="paper", showarrow=False, font=dict(size=18, color="#6b7280"))
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_xaxes(title_text=_("step"))
