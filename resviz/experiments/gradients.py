@@ -1,0 +1,34 @@
+"""Per-block gradient norms at initialisation (vanishing / exploding / kept by skips)."""
+
+from __future__ import annotations
+
+import argparse
+
+from resviz.data import DATASETS, load
+from resviz.probes.gradients import init_profile
+from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec
+
+COMMAND = "gradients"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--family", choices=FAMILIES, default="residual")
+    p.add_argument("--ordering", choices=ORDERINGS, default="original")
+    p.add_argument("--depth", type=int, default=50)
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--norm", choices=["batch", "none"], default="batch")
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--gate-bias", type=float, default=-2.0)
+    p.add_argument("--dataset", choices=DATASETS, default="spirals")
+    p.add_argument("--batch", type=int, default=256, help="points in the measuring batch")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def main(args: argparse.Namespace) -> dict:
+    spec = NetworkSpec(family=args.family, ordering=args.ordering, depth=args.depth,
+                       width=args.width, norm=args.norm == "batch", activation=args.activation,
+                       gate_bias=args.gate_bias, seed=args.seed)
+    if args.batch < 2:
+        raise ValueError("the measuring batch needs at least 2 points")
+    r = init_profile(spec, load(args.dataset), args.batch)
+    return {"spec": r["spec"], "first_over_last": r["ratio"], "grad_norms": r["grad_norms"]}

@@ -1,0 +1,153 @@
+"""Gradient flow: per-block gradient norms at init and over training, forward signal, update sizes.
+
+Per-block gradient norm = L2 norm of the gradient of the loss with respect to the block's
+parameters (the same number resviz.train records every step), so a chart at
+initialisation and a heatmap over training use one measure. Block 1 is nearest the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from resviz.data import Dataset
+from resviz.models import ResVizNet, build
+from resviz.spec import NetworkSpec, TrainSpec
+from resviz.train import Trainer, block_grad_norms
+
+
+def init_grad_norms(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """One forward/backward in training mode (batch statistics), gradients per block."""
+    was = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(model(x), y).backward()
+    norms = block_grad_norms([list(b.parameters()) for b in model.blocks])
+    model.zero_grad(set_to_none=True)
+    model.train(was)
+    return norms
+
+
+def first_last_ratio(norms: Sequence[float]) -> float:
+    """Gradient norm of block 1 (input end) over the last block's: <1 vanishing, >1 exploding."""
+    last = norms[-1]
+    if last == 0 or not math.isfinite(last):
+        return math.nan
+    return norms[0] / last
+
+
+def init_profile(spec: NetworkSpec, data: Dataset, n: int = 256) -> dict:
+    """Per-block gradient norms of a freshly built net on the first n training points.
+
+    Float64, because a deep plain net's input-end gradients (1e-39 at 50 blocks) underflow
+    float32 to exactly zero, and a log chart cannot show zero.
+    """
+    spec = spec.replace(input_shape=data.input_shape, n_classes=data.n_classes)
+    model = build(spec).double()
+    norms = init_grad_norms(model, data.x_train[:n].double(), data.y_train[:n])
+    return {"spec": spec.to_dict(), "grad_norms": norms, "ratio": first_last_ratio(norms)}
+
+
+def variant_specs(depth: int, norm: bool, width: int = 32) -> dict[str, NetworkSpec]:
+    """Plain, residual in each ordering, highway and gated: the init-chart line-up."""
+    base = NetworkSpec(depth=depth, width=width, norm=norm)
+    out = {"plain": base.replace(family="plain")}
+    for o in ("original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"):
+        out[f"residual ({o})"] = base.replace(ordering=o)
+    out["highway"] = base.replace(family="highway")
+    out["gated"] = base.replace(family="gated")
+    return out
+
+
+@torch.no_grad()
+def forward_std(model: ResVizNet, x: torch.Tensor) -> list[float]:
+    """Forward signal of the stem and of every block: std ACROSS INPUTS per unit, averaged.
+
+    Across inputs, not over all numbers: a dying plain net still outputs its biases, which
+    have a spread, but the same for every input; what vanishes is the input's imprint.
+    """
+    was = model.training
+    model.eval()
+    stds = [float(h.reshape(len(x), -1).std(0).mean()) for h in model.features(x)]
+    model.train(was)
+    return stds
+
+
+def _block_vectors(model: ResVizNet) -> list[torch.Tensor]:
+    return [torch.cat([p.detach().reshape(-1) for p in b.parameters()]) for b in model.blocks]
+
+
+@dataclass
+class GradientRun:
+    """Train models in lockstep while recording, per step and block, what gradient flow needs.
+
+    grads[name][t][i]   parameter-gradient norm of block i at step t
+    updates[name][t][i] ||w_after - w_before|| / ||w_before|| of block i at step t
+    act_std[name][k]    forward signal (std per block output) at step probe_steps[k]
+    """
+
+    trainer: Trainer
+    probe_x: torch.Tensor
+    probe_every: int = 10
+    grads: dict[str, list[list[float]]] = field(default_factory=dict)
+    updates: dict[str, list[list[float]]] = field(default_factory=dict)
+    act_std: dict[str, list[list[float]]] = field(default_factory=dict)
+    probe_steps: list[int] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, specs: Mapping[str, NetworkSpec], data: Dataset, tspec: TrainSpec,
+              device: str = "cpu", probe_every: int = 10) -> GradientRun:
+        models = {k: build(s.replace(input_shape=data.input_shape, n_classes=data.n_classes))
+                  for k, s in specs.items()}
+        run = cls(Trainer(models, data, tspec, device), data.x_test[:256].to(device), probe_every)
+        for k in models:
+            run.grads[k], run.updates[k], run.act_std[k] = [], [], []
+        return run
+
+    @property
+    def steps(self) -> int:
+        return self.trainer.step_count
+
+    @property
+    def done(self) -> bool:
+        return self.steps >= self.trainer.spec.steps or all(
+            self.trainer.diverged(k) is not None for k in self.trainer.states)
+
+    def _probe(self) -> None:
+        self.probe_steps.append(self.steps)
+        for k, m in self.trainer.models.items():
+            self.act_std[k].append(forward_std(m, self.probe_x))  # type: ignore[arg-type]
+
+    def advance(self, n: int) -> int:
+        """Train up to n more steps (never past the spec's steps); returns steps done."""
+        done = 0
+        while done < n and not self.done:
+            if self.steps % self.probe_every == 0:
+                self._probe()
+            before = {k: _block_vectors(m) for k, m in self.trainer.models.items()}
+            recs = self.trainer.step()
+            for k, m in self.trainer.models.items():
+                after = _block_vectors(m)  # type: ignore[arg-type]
+                self.updates[k].append([float((a - b).norm() / b.norm().clamp_min(1e-12))
+                                        for a, b in zip(after, before[k])])
+                self.grads[k].append(recs[k].grad_norms)
+            done += 1
+        if self.done and (not self.probe_steps or self.probe_steps[-1] != self.steps):
+            self._probe()
+        return done
+
+    def summary(self) -> dict:
+        """Plain data for figures, tables and the store."""
+        return {"grads": self.grads, "updates": self.updates, "act_std": self.act_std,
+                "probe_steps": self.probe_steps, "steps": self.steps,
+                "final": {k: self.trainer.final(k) for k in self.trainer.states}}
+
+
+def grad_matrix(rows: Sequence[Sequence[float]]) -> np.ndarray:
+    """Steps x blocks array of gradient norms (from GradientRun or trainer records)."""
+    return np.asarray([list(r) for r in rows], dtype=float)
