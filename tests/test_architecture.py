@@ -110,7 +110,7 @@ def test_collapse_merges_identical_neighbours_and_expands_on_demand() -> None:
     dot = graph_dot(g, expand=set(), merge=True)
     # three runs: blocks 1-30 (on), block 31 (off), blocks 32-60 (on), each with one loop
     assert count_class(dot, "run") == 3
-    assert "30 skips" in dot and "29 skips" in dot and "1 removed" in dot
+    assert "identity ×30" in dot and "identity ×29" in dot and "removed ×1" in dot
     outside = len([n for n in g.layers() if n.block is None])  # stem, head ReLU, head Linear
     assert outside == 3 and count_class(dot, "layer") == outside
     expanded = graph_dot(g, expand={30}, merge=True)

@@ -59,6 +59,15 @@ def test_stage_diagram_marks_one_projection_per_downsampling_block() -> None:
     assert sum(n.type == "projection" for n in g18.nodes) == 3
 
 
+def test_cifar_stage_diagram_has_parameter_free_padding_shortcuts() -> None:
+    g = stage_graph(rf.cifar_model(3), 32)
+    assert len(g.blocks) == 9 and not g.edges_of("projection")
+    assert len(g.edges_of("pad")) == 4 and len(g.edges_of("shortcut")) == 7
+    assert all(n.params == 0 for n in g.nodes if n.type == "projection")
+    dot = arch.stage_dot("cifar-3")
+    assert count_class(dot, "pad") == 2 and "zero-pad ×1" in dot and "identity ×2" in dot
+
+
 @pytest.mark.parametrize(("n", "depth"), [(3, 20), (9, 56), (18, 110)])
 def test_cifar_family_depth_params_and_paper_errors(n: int, depth: int) -> None:
     row = rf.cifar_row(n)

@@ -36,7 +36,7 @@ class GalleryEntry:
     key: str
     group: str
     title: str
-    formula: str  # LaTeX
+    formula: str  # LaTeX; lines separated by \\ (the page sets them in a gathered block)
     error: float | None  # CIFAR-10 ResNet-110 test error %, He et al. 2016; None = none reported
     fails: bool = False  # the paper reports that it fails to train well
     note: str = ""
@@ -68,7 +68,6 @@ _MAKERS: dict[str, Callable[[int, bool], nn.Module]] = {
     **{v: _variant(v) for v in ("constant_scaling", "exclusive_gating", "shortcut_gating",
                                 "conv_shortcut", "dropout_shortcut")},
 }
-F = r"\mathcal{F}(x)"
 
 
 def gallery() -> list[GalleryEntry]:
@@ -79,31 +78,35 @@ def gallery() -> list[GalleryEntry]:
           r"y = \mathrm{ReLU}(\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))", None,
           note=_("Deep stacks of these degrade (He et al. 2015): the shortcut is drawn removed.")),
         e("original", "orderings", _("Original (post-activation)"),
-          r"y = \mathrm{ReLU}(x + \mathcal{F}(x)),\; \mathcal{F}(x) = "
-          r"\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x)))", 6.61),
+          r"y = \mathrm{ReLU}(x + \mathcal{F}(x)) \\ "
+          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x)))", 6.61),
         e("bn_after_add", "orderings", _("BN after addition"),
-          r"y = \mathrm{ReLU}(\mathrm{BN}(x + W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))", 8.17,
+          r"y = \mathrm{ReLU}(\mathrm{BN}(x + \mathcal{F}(x))) \\ "
+          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))", 8.17,
           note=_("BN on the shortcut's path alters the identity signal.")),
         e("relu_before_add", "orderings", _("ReLU before addition"),
-          r"y = x + \mathrm{ReLU}(\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))", 7.84,
+          r"y = x + \mathcal{F}(x) \\ "
+          r"\mathcal{F}(x) = \mathrm{ReLU}(\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))", 7.84,
           note=_("The branch can only add, never subtract: F(x) ≥ 0.")),
         e("relu_preact", "orderings", _("ReLU-only pre-activation"),
-          r"y = x + \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(x))))", 6.71),
+          r"y = x + \mathcal{F}(x) \\ "
+          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(x))))", 6.71),
         e("full_preact", "orderings", _("Full pre-activation"),
-          r"y = x + W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(\mathrm{BN}(x))))", 6.37,
+          r"y = x + \mathcal{F}(x) \\ "
+          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(\mathrm{BN}(x))))", 6.37,
           note=_("Nothing on the shortcut and nothing after the addition: a clean identity path.")),
         e("highway", "gates", _("Highway (transform gate T, carry 1 − T)"),
-          r"y = H(x)\,T(x) + x\,(1 - T(x)),\; T(x) = \sigma(W_T x + b_T)", None,
+          r"y = H(x)\,T(x) + x\,(1 - T(x)) \\ T(x) = \sigma(W_T x + b_T)", None,
           note=_("Srivastava et al. 2015; with both gates held open it is the residual block.")),
         e("gated", "gates", _("Gated (LSTM analogy)"),
-          r"y = c(x) \odot x + i(x) \odot H(x),\; c, i = \sigma(W x + b)", None,
+          r"y = c(x) \odot x + i(x) \odot H(x) \\ c, i = \sigma(W x + b)", None,
           note=_("Like the LSTM cell state c_t = f_t c_{t-1} + i_t g_t, across depth.")),
         e("constant_scaling", "shortcuts", _("Constant scaling (0.5 / 0.5)"),
           r"y = \mathrm{ReLU}(0.5\,x + 0.5\,\mathcal{F}(x))", 12.35),
         e("exclusive_gating", "shortcuts", _("Exclusive gating (b_g = −6)"),
-          r"y = \mathrm{ReLU}((1 - g(x))\,x + g(x)\,\mathcal{F}(x)),\; g = \sigma(W_g x + b_g)", 8.70),
+          r"y = \mathrm{ReLU}((1 - g(x))\,x + g(x)\,\mathcal{F}(x)) \\ g(x) = \sigma(W_g x + b_g)", 8.70),
         e("shortcut_gating", "shortcuts", _("Shortcut-only gating (b_g = −6)"),
-          r"y = \mathrm{ReLU}((1 - g(x))\,x + \mathcal{F}(x))", 6.91,
+          r"y = \mathrm{ReLU}((1 - g(x))\,x + \mathcal{F}(x)) \\ g(x) = \sigma(W_g x + b_g)", 6.91,
           note=_("With b_g = −6 the gate starts nearly open: almost the identity.")),
         e("conv_shortcut", "shortcuts", _("1×1 conv shortcut"),
           r"y = \mathrm{ReLU}(W_s x + \mathcal{F}(x))", 12.22),
@@ -121,7 +124,7 @@ def entry(key: str) -> GalleryEntry:
 
 
 def gallery_graph(key: str, width: int = 16, conv: bool = False) -> LayerGraph:
-    """The traced graph of one gallery block (eval mode, seeded for stable parameter counts)."""
+    """The traced graph of one gallery block, built fresh at this width."""
     return block_graph(entry(key).build(width, conv), width, conv)
 
 

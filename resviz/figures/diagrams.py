@@ -2,8 +2,9 @@
 
 DOT is a string (st.graphviz_chart renders it in the browser, no graphviz binary needed).
 Nodes are coloured by what they do (weights, BN, activation, operator); shortcut edges are
-thick and blue, a removed skip is a dashed grey edge, a 1×1 projection shortcut is orange.
-Each element carries a `class` (layer/op/shortcut/removed/projection) so tests can count them.
+thick and blue, a removed skip is a dashed grey edge, a 1×1 projection shortcut is orange,
+a parameter-free zero-padding shortcut (CIFAR 'option A') teal.
+Each element carries a `class` (layer/op/run/shortcut/removed/projection/pad) so tests can count them.
 A long net stays readable: blocks not chosen for expansion are drawn as one node each, and
 consecutive identical ones merge into a single node with a count; the block's shortcut then
 becomes a loop on that node.
@@ -27,6 +28,7 @@ EDGE_STYLE = {
     "shortcut": 'color="#1f77b4", penwidth=2.5',
     "removed": 'color="#bbbbbb", style=dashed, penwidth=1.5',
     "projection": 'color="#ff7f0e", penwidth=2.5',
+    "pad": 'color="#17becf", penwidth=2.5',
 }
 
 
@@ -98,11 +100,11 @@ def runs(blocks: Sequence[BlockInfo], expand: Collection[int], merge: bool) -> l
 def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str, str]:
     first, last = g.blocks[run[0]], g.blocks[run[-1]]
     params = sum(g.blocks[i].params for i in run)
+    a, b = (first.name, last.name) if first.stage else (first.index + 1, last.index + 1)
     if len(run) == 1:
-        label = _("block {i}\n{kind}").format(i=first.index + 1, kind=first.kind)
+        label = _("block {i}\n{kind}").format(i=a, kind=first.kind)
     else:
-        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=first.index + 1, b=last.index + 1,
-                                                         k=len(run), kind=first.kind)
+        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=a, b=b, k=len(run), kind=first.kind)
     label += "\n" + _("{n} params").format(n=f"{params:,}")
     tip = _("Collapsed: pick a block to expand it.")
     rid = f"run{first.index}"
@@ -110,8 +112,8 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
             f'fillcolor="{FILL["block"]}", class="run", tooltip={q(tip)}];')
     if loop_kind is None:
         return rid, node
-    text = {"shortcut": _("{k} skips"), "removed": _("{k} removed"),
-            "projection": _("{k} projections")}[loop_kind].format(k=len(run))
+    text = {"shortcut": _("identity ×{k}"), "removed": _("removed ×{k}"),
+            "projection": _("1×1 projection ×{k}"), "pad": _("zero-pad ×{k}")}[loop_kind].format(k=len(run))
     edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={q(text)}, class="{loop_kind}"];'
     return rid, node + "\n  " + edge
 
@@ -169,7 +171,7 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
         label = ""
         if edge_labels and kind != "data":
             label = ", label=" + q({"shortcut": _("identity"), "removed": _("removed"),
-                                    "projection": _("projection")}[kind])
+                                    "projection": _("projection"), "pad": _("zero-pad")}[kind])
         lines.append(f'  {src} -> {dst} [{EDGE_STYLE[kind]}{label}, class="{kind}"];')
     lines.append("}")
     return "\n".join(lines)

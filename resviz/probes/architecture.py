@@ -20,7 +20,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from resviz.blocks import Block
 
-EdgeKind = str  # "data" | "shortcut" | "removed" | "projection"
+EdgeKind = str  # "data" | "shortcut" | "removed" | "projection" (1×1 conv) | "pad" (zero-padding)
 _ADD = {operator.add, operator.iadd, torch.add, "add", "add_"}
 _MUL = {operator.mul, operator.imul, torch.mul, "mul", "mul_"}
 _SUB = {operator.sub, torch.sub, "sub"}
@@ -327,8 +327,7 @@ def stage_graph(model: nn.Module, size: int = 224,
         for j, b in enumerate(model.get_submodule(stage)):
             i, bname = len(g.blocks), f"{stage}.{j}"
             ds = getattr(b, "downsample", None)
-            g.blocks.append(BlockInfo(i, bname, _tv_block_label(b).split(" ")[0] + (" ↓" if ds else ""),
-                                      True, True, _own_params(b), stage))
+            g.blocks.append(BlockInfo(i, bname, _tv_block_label(b), True, True, _own_params(b), stage))
             start = prev
             branch = Node(f"b{i}", "block", _tv_block_label(b), bname, type(b).__name__, shapes.get(bname),
                           _own_params(b) - (_own_params(ds) if ds is not None else 0), i)
@@ -337,10 +336,11 @@ def stage_graph(model: nn.Module, size: int = 224,
             chain(add)
             if ds is not None:
                 label, detail = _projection(ds)
+                kind = "projection" if _own_params(ds) else "pad"  # 1×1 conv, or option A's zero-pad
                 proj = Node(f"proj{i}", "layer", label, f"{bname}.downsample", "projection",
                             shapes.get(f"{bname}.downsample"), _own_params(ds), i, detail)
                 g.nodes.insert(len(g.nodes) - 2, proj)
-                g.edges += [Edge(start, proj.id, "projection"), Edge(proj.id, add.id, "projection")]
+                g.edges += [Edge(start, proj.id, kind), Edge(proj.id, add.id, kind)]
             else:
                 g.edges.append(Edge(start, add.id, "shortcut"))
             relu = Node(f"relu{i}", "layer", "ReLU", f"{bname}.relu", "ReLU", shapes.get(bname), 0, i)
