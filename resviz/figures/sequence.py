@@ -29,6 +29,7 @@ def _line(fig: go.Figure, key: str, values: Sequence[float], name: str, col: int
 
 def time_and_depth(time_norms: Mapping[str, Sequence[float]],
                    depth_norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
+                   depth_labels: Mapping[str, str],
                    time_init: Mapping[str, Sequence[float]] | None = None) -> go.Figure:
     """Left: ||dL/dh_t|| per time step for each recurrent net (dotted: at init).
     Right: ||dL/dh_l|| per block of a plain and a residual deep net. Log scale on both."""
@@ -40,7 +41,7 @@ def time_and_depth(time_norms: Mapping[str, Sequence[float]],
         _line(fig, key, values, _("{name} at init").format(name=labels.get(key, key)), 1,
               dash="dot", show=False)
     for key, values in depth_norms.items():
-        _line(fig, key, values, labels.get(key, key), 2, dash="dash")
+        _line(fig, key, values, depth_labels.get(key, key), 2, dash="dash")
     fig.update_yaxes(type="log", exponentformat="power", title_text=_("gradient norm (log)"),
                      row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)

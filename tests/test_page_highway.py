@@ -1,0 +1,58 @@
+"""The Highway page (pages/highway.py) through AppTest: the gate maps follow the widgets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from apptest_utils import figure, no_exception, open_page
+
+PAGE = "pages/highway.py"
+SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}
+
+
+def panel(fig: dict, i: int) -> np.ndarray:
+    """The z values of heatmap panel i of a gate-maps figure."""
+    return np.asarray(fig["data"][i]["z"], dtype=float)
+
+
+def test_gate_bias_slider_sets_the_biases_and_the_initial_gates() -> None:
+    at = open_page(PAGE, SMALL)
+    no_exception(at)
+    maps = figure(at, "hw_gates")
+    assert panel(maps, 0).shape == (8, 6) and np.allclose(panel(maps, 0), -2.0)
+    assert abs(panel(maps, 1).mean() - 1 / (1 + math.exp(2))) < 0.03
+    at.slider(key="hw_gb").set_value(-4.0).run()
+    no_exception(at)
+    maps = figure(at, "hw_gates")
+    assert np.allclose(panel(maps, 0), -4.0)
+    assert abs(panel(maps, 1).mean() - 1 / (1 + math.exp(4))) < 0.01
+    init = figure(at, "hw_profile")["data"][1]["y"]
+    assert max(init) < 0.05
+
+
+def test_start_trains_all_three_live() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="hw_start").click().run()
+    at.run()
+    no_exception(at)
+    curves = figure(at, "hw_curves")["data"]
+    assert len(curves[0]["y"]) > 1
+    assert {c["name"] for c in curves if c.get("showlegend") is not False} == {
+        "plain", "residual", "highway"}
+
+
+def test_lesion_and_openness_act_on_the_highway_net() -> None:
+    at = open_page(PAGE, SMALL)
+    at.pills(key="hw_shut_6").set_value([1, 2, 3, 4, 5, 6]).run()
+    no_exception(at)
+    assert any(m.label == "With 6 blocks shut" for m in at.metric)
+    colors = figure(at, "hw_lesion")["data"][0]["marker"]["color"]
+    assert len(set(colors)) == 1 and colors[0] != "#2ca02c"  # all shut: all highlighted
+    at.slider(key="hw_open").set_value(1.0).run()
+    no_exception(at)
+    now = figure(at, "hw_open_curve")["data"][1]
+    assert now["x"] == [1.0]
+    opened = figure(at, "hw_open_maps")
+    assert np.allclose(panel(opened, 1), 1.0) and np.allclose(panel(opened, 2), 1.0)
+    assert not np.allclose(panel(figure(at, "hw_gates"), 1), 1.0)  # the learned gates are intact

@@ -1,0 +1,48 @@
+"""The LSTM analogy page (pages/lstm.py) through AppTest: T and the forget bias reach the plots."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from apptest_utils import figure, no_exception, open_page
+
+PAGE = "pages/lstm.py"
+SMALL = {"ls_T": "12", "ls_hidden": "8", "ls_steps": "50"}
+
+
+def traces(fig: dict) -> dict[str, list[float]]:
+    return {t["name"]: t["y"] for t in fig["data"] if t.get("name")}
+
+
+def test_length_slider_sets_time_and_depth_axes() -> None:
+    at = open_page(PAGE, SMALL)
+    no_exception(at)
+    g = traces(figure(at, "ls_grads"))
+    assert len(g["vanilla RNN"]) == 12 and len(g["plain deep net"]) == 12
+    assert g["vanilla RNN"][0] < g["residual RNN"][0]
+    at.slider(key="ls_T").set_value(40).run()
+    no_exception(at)
+    g = traces(figure(at, "ls_grads"))
+    assert len(g["LSTM"]) == 40 and len(g["residual deep net"]) == 40
+    assert g["vanilla RNN"][0] < 1e-3 * g["LSTM"][0]  # vanishing over 40 steps, at init
+    assert np.asarray(figure(at, "ls_cell")["data"][0]["z"]).shape == (8, 40)
+
+
+def test_forget_bias_slider_moves_the_forget_gates() -> None:
+    at = open_page(PAGE, SMALL)
+    mean = figure(at, "ls_forget")["data"][0]["y"]
+    assert abs(np.mean(mean) - 1 / (1 + math.exp(-2))) < 0.06
+    at.slider(key="ls_fb").set_value(0.0).run()
+    no_exception(at)
+    assert abs(np.mean(figure(at, "ls_forget")["data"][0]["y"]) - 0.5) < 0.06
+
+
+def test_start_trains_the_three_nets() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="ls_start").click().run()
+    at.run()
+    no_exception(at)
+    curves = figure(at, "ls_curves")["data"]
+    assert len(curves[0]["y"]) > 1
+    assert any("step 0 of" not in m.value for m in at.markdown if "of 50" in m.value)
