@@ -23,6 +23,7 @@ def presenter_on() -> bool:
 
 def language_from_url() -> str:
     """Apply ?lang= before anything is drawn, so the very first run is translated."""
+    params.end_notices()
     lang = st.session_state.get("lang") or st.session_state.get("_keep_lang")
     if lang is None:
         raw = st.query_params.get("lang", "en")

@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from resviz.i18n import _
 
 _NOTICES = "_param_notices"
+_SLOT = "_param_notice_slot"
 _KEEP = "_keep_"
 
 
@@ -51,8 +53,24 @@ def _initial(key: str, default: Any, kind: type, lo: float | None = None,
         try:
             value = _parse(str(raw), kind, lo, hi, options)
         except (ValueError, TypeError, OverflowError):
-            st.session_state.setdefault(_NOTICES, []).append((key, str(raw)[:40]))
+            _notice(key, str(raw)[:40])
     st.session_state[key] = value
+
+
+def _notice(key: str, raw: str) -> None:
+    """Show the notice in this run's header slot; queue it when the header is not drawn yet."""
+    slot = st.session_state.get(_SLOT)
+    try:
+        if slot is not None:
+            return _warn(slot, key, raw)
+    except StreamlitAPIException:  # e.g. a fragment rerun may not write outside itself
+        pass
+    st.session_state.setdefault(_NOTICES, []).append((key, raw))
+
+
+def _warn(container: Any, key: str, raw: str) -> None:
+    container.warning(_("The link's value {raw!r} for '{key}' is not valid here; "
+                        "using the default instead.").format(raw=raw, key=key), icon="⚠️")
 
 
 def _publish(key: str, default: Any) -> Any:
@@ -104,7 +122,17 @@ def toggle(key: str, label: str, default: bool, container: Any = st, **kw: Any) 
 
 
 def show_notices() -> None:
-    """One visible notice for every URL value that was ignored, shown once."""
+    """One visible notice for every URL value that was ignored, shown once.
+
+    Widgets a page creates after its header report into the slot made here, so a bad
+    value in the link is flagged on the very first run, not one click later.
+    """
+    slot = st.container()
     for key, raw in st.session_state.pop(_NOTICES, []):
-        st.warning(_("The link's value {raw!r} for '{key}' is not valid here; "
-                     "using the default instead.").format(raw=raw, key=key), icon="⚠️")
+        _warn(slot, key, raw)
+    st.session_state[_SLOT] = slot
+
+
+def end_notices() -> None:
+    """Forget the previous run's header slot; called at the start of every run."""
+    st.session_state.pop(_SLOT, None)
