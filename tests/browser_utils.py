@@ -1,0 +1,179 @@
+"""Drive the real app in Debian's Chromium: start `streamlit run`, open pages, wait for reruns.
+
+Shared by tests/test_e2e_browser.py and the browser benchmarks (benchmarks/bench_browser.py,
+benchmarks/load.py). Flags follow DESIGN.md; Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("RESVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-dev-shm-usage"]
+SERVER_FLAGS = ["--server.headless", "true", "--server.address", "127.0.0.1",
+                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+STEP_RE = re.compile(r"step (\d+) of (\d+)")
+READY = "[data-testid=stApp][data-test-connection-state=CONNECTED]"
+IDLE = "[data-test-script-state=notRunning]"
+FRESH = "[data-testid=stElementContainer]:not([data-stale=true])"  # fragment reruns retain stale copies
+
+
+def chromium_missing() -> str | None:
+    """Why the browser cannot run here, or None when it can."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"{CHROMIUM} not found (install it with `make chromium`)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_health(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Poll /_stcore/health until the server answers 'ok' (or died, or timed out)."""
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not become healthy on port {port} in {timeout:.0f} s")
+
+
+@contextmanager
+def streamlit_server(port: int | None = None, env: dict[str, str] | None = None,
+                     log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `streamlit run app.py` on a free local port; yield (base URL, process); stop it after."""
+    port = port or free_port()
+    full_env = {**os.environ, "RESVIZ_THREADS": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *SERVER_FLAGS]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_health(port, proc)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        stop(proc)
+        if log:
+            out.close()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server's own process group (and only it)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_idle(page: Any, timeout: float = 60_000) -> None:
+    """Wait until the app is connected and its script has finished this run."""
+    page.wait_for_selector(READY, timeout=timeout)
+    page.wait_for_selector(IDLE, timeout=timeout, state="attached")
+
+
+def open_page(page: Any, url: str, timeout: float = 60_000) -> None:
+    page.goto(url, timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def exceptions(page: Any) -> list[str]:
+    """Texts of every exception box Streamlit shows on the page."""
+    return page.locator("[data-testid=stException]").all_inner_texts()
+
+
+def step(page: Any) -> int | None:
+    """The Playground's step counter ('step N of M'), or None when it is not shown."""
+    loc = page.locator(FRESH).get_by_text(STEP_RE).first
+    if loc.count() == 0:
+        return None
+    m = STEP_RE.search(loc.inner_text())
+    return int(m.group(1)) if m else None
+
+
+def wait_for(predicate: Any, timeout: float = 60, every: float = 0.1) -> Any:
+    """Poll `predicate()` until it returns something truthy; return it, or raise on timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise TimeoutError(f"condition not met in {timeout} s")
+        time.sleep(every)
+
+
+def metric(page: Any, index: int = 0) -> str:
+    """The displayed value of the index-th st.metric on the page."""
+    return page.locator(f"{FRESH} [data-testid=stMetricValue]").nth(index).inner_text().strip()
+
+
+def fresh(page: Any, key: str) -> Any:
+    """The current (not stale) element drawn with `key`."""
+    return page.locator(f"{FRESH}.st-key-{key}").first
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its children (psutil when present, else /proc)."""
+    try:
+        import psutil
+
+        p = psutil.Process(pid)
+        return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
+    except ImportError:
+        pass
+    total = 0
+    for q in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{q}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for k in kids:
+            out += [int(k), *_children(int(k))]
+    return out
