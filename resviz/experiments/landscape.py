@@ -1,0 +1,179 @@
+"""Loss landscape (Li et al. 2018) of a trained net: 2D grid, 1D lines, roughness."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from resviz import store
+from resviz.data import load
+from resviz.device import resolve_device
+from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
+from resviz.models import build
+from resviz.probes.landscape import (
+    METHODS,
+    LandscapeSpec,
+    directions,
+    grid_losses,
+    interpolation,
+    line_losses,
+    ratio_map,
+    roughness,
+    weights,
+)
+from resviz.spec import NetworkSpec, TrainSpec
+from resviz.train import Trainer
+
+COMMAND = "landscape"
+NAMESPACE = "landscape"
+LINE_RANGE = (-0.25, 1.25)  # init at t = 0, trained at t = 1, a little beyond both ends
+# progress(fraction done, stage, model name); stage is "train", "grid" or "lines"
+Progress = Callable[[float, str, str], None]
+
+
+def fingerprint(model: nn.Module, *tensors: torch.Tensor) -> str:
+    """A hash of the model's weights and buffers (skip switches included) and the data."""
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    for t in tensors:
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
+def landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torch.Tensor,
+              lspec: LandscapeSpec, *, device: str | torch.device | None = None,
+              method: str = "auto", progress: Callable[[float, str], None] | None = None) -> dict:
+    """Grid of losses, its roughness, and the two 1D lines, as plain data (numpy arrays)."""
+    axis = lspec.axis
+    d1, d2 = directions(model, lspec.seed)
+    n_grid, n_line = lspec.grid**2, 2 * lspec.line_points
+    total = n_grid + n_line
+
+    def step(offset: int, stage: str) -> Callable[[int, int], None]:
+        return lambda done, _n: progress((offset + done) / total, stage) if progress else None
+
+    kw = dict(device=device, method=method)
+    z = grid_losses(model, x, y, d1, d2, axis, progress=step(0, "grid"), **kw)
+    t_dir = np.linspace(-lspec.span, lspec.span, lspec.line_points)
+    dir_loss = line_losses(model, x, y, weights(model), d1, t_dir,
+                           progress=step(n_grid, "lines"), **kw)
+    origin, delta = interpolation(init, model)
+    t_line = np.linspace(*LINE_RANGE, lspec.line_points)
+    line_loss = line_losses(model, x, y, origin, delta, t_line,
+                            progress=step(n_grid + lspec.line_points, "lines"), **kw)
+    c = lspec.grid // 2
+    return {"axis": axis, "loss": z, "centre_loss": float(z[c, c]) if lspec.grid % 2 else None,
+            "roughness": roughness(z, axis), "ratio": ratio_map(z, axis),
+            "direction": {"t": t_dir, "loss": dir_loss},
+            "interpolation": {"t": t_line, "loss": line_loss}}
+
+
+def cached_landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                     lspec: LandscapeSpec, **kw: object) -> dict:
+    """`landscape`, stored per model (weights hash), data and settings: a revisit is instant."""
+    parts = (fingerprint(model, x, y), fingerprint(init), lspec)
+    return store.get_or_compute(NAMESPACE, parts,
+                                lambda: landscape(model, init, x, y, lspec, **kw))  # type: ignore[arg-type]
+
+
+def pair_specs(spec: NetworkSpec) -> dict[str, NetworkSpec]:
+    """The same net with and without skips: same depth, width, seed, so the same directions."""
+    return {"plain": spec.replace(family="plain", skips=None),
+            "residual": spec.replace(family="residual", skips=None)}
+
+
+def train_models(specs: Mapping[str, NetworkSpec], tspec: TrainSpec,
+                 device: str | torch.device = "cpu",
+                 progress: Progress | None = None) -> tuple[dict[str, nn.Module], dict]:
+    """Train the models in lockstep; returns them and their final metrics."""
+    data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
+    models = {k: build(s) for k, s in specs.items()}
+    trainer = Trainer(models, data, tspec, device)
+    for i, _rec in enumerate(trainer.run()):
+        if progress is not None and (i % 5 == 0 or i + 1 == tspec.steps):
+            progress((i + 1) / max(1, tspec.steps), "train", "")
+    final = {k: trainer.final(k) for k in specs}
+    return {k: m.cpu() for k, m in models.items()}, final
+
+
+def models_landscapes(models: Mapping[str, nn.Module], specs: Mapping[str, NetworkSpec],
+                      tspec: TrainSpec, lspec: LandscapeSpec, *,
+                      device: str | torch.device | None = None, method: str = "auto",
+                      progress: Progress | None = None) -> dict[str, dict]:
+    """Landscapes of trained models on their training set, each cached on its own."""
+    data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
+    out = {}
+    for i, (name, model) in enumerate(models.items()):
+        def sub(frac: float, stage: str, i: int = i, name: str = name) -> None:
+            if progress is not None:
+                progress((i + frac) / len(models), stage, name)
+        out[name] = cached_landscape(model, build(specs[name]), data.x_train, data.y_train,
+                                     lspec, device=device, method=method, progress=sub)
+    return out
+
+
+def pair_landscapes(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, *,
+                    device: str | torch.device | None = None, method: str = "auto",
+                    progress: Progress | None = None) -> dict:
+    """Train a plain and a residual net of `spec`'s depth, then both landscapes; stored as a
+    whole per settings, so a revisit needs neither training nor evaluation."""
+    specs = pair_specs(spec)
+
+    def compute() -> dict:
+        def train_part(f: float, stage: str, name: str) -> None:
+            if progress is not None:
+                progress(0.3 * f, stage, name)
+
+        def grid_part(f: float, stage: str, name: str) -> None:
+            if progress is not None:
+                progress(0.3 + 0.7 * f, stage, name)
+
+        models, final = train_models(specs, tspec, device or "cpu", train_part)
+        lands = models_landscapes(models, specs, tspec, lspec, device=device, method=method,
+                                  progress=grid_part)
+        return {"landscapes": lands, "final": final}
+
+    return store.get_or_compute("landscape_pair", (specs["plain"], specs["residual"], tspec, lspec),
+                                compute)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_network_arguments(p, depth=20)
+    add_training_arguments(p, steps=300)
+    p.add_argument("--grid", type=int, default=31, help="grid points per axis")
+    p.add_argument("--span", type=float, default=1.0, help="grid from -span to +span")
+    p.add_argument("--direction-seed", type=int, default=0, help="seed of the two directions")
+    p.add_argument("--line-points", type=int, default=41, help="points of each 1D line")
+    p.add_argument("--method", choices=METHODS, default="auto",
+                   help="vmap (batched grid points) or loop; auto = vmap on a GPU")
+
+
+def to_plain(result: dict) -> dict:
+    """numpy arrays -> lists, for JSON."""
+    return {k: to_plain(v) if isinstance(v, dict) else
+            v.tolist() if isinstance(v, np.ndarray) else v for k, v in result.items()}
+
+
+def main(args: argparse.Namespace) -> dict:
+    spec, tspec = specs_from_args(args)
+    lspec = LandscapeSpec(grid=args.grid, span=args.span, seed=args.direction_seed,
+                          line_points=args.line_points)
+    device = resolve_device(args.device, batched=True)
+    t0 = time.perf_counter()
+    models, final = train_models({"model": spec}, tspec, resolve_device(args.device))
+    t1 = time.perf_counter()
+    result = models_landscapes(models, {"model": spec}, tspec, lspec, device=device,
+                               method=args.method)["model"]
+    return {"spec": spec.to_dict(), "train": tspec.to_dict(), **final["model"],
+            "landscape": {"grid": lspec.grid, "span": lspec.span, "direction_seed": lspec.seed,
+                          **to_plain(result)},
+            "device": str(device), "train_seconds": t1 - t0,
+            "landscape_seconds": time.perf_counter() - t1}
