@@ -1,0 +1,91 @@
+"""Truths of the lesion study: deleting a block = its skip; ResNets survive it, plain nets do not."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from scipy import stats
+
+from resviz.data import load
+from resviz.models import build
+from resviz.probes import lesion as L
+from resviz.spec import NetworkSpec, TrainSpec
+from resviz.train import Trainer, evaluate
+
+
+def _xy(n: int = 64, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 2, generator=g), torch.randint(0, 2, (n,), generator=g)
+
+
+def test_zero_branch_block_can_be_deleted_with_no_change():
+    """y = x + W2(...): with W2 = 0 and bias 0 the branch adds exactly 0, so deleting changes nothing."""
+    net = build(NetworkSpec(depth=5, width=8, ordering="full_preact")).eval()
+    with torch.no_grad():
+        net.blocks[2].w2.weight.zero_()
+        net.blocks[2].w2.bias.zero_()
+    x, y = _xy()
+    masks = torch.ones(2, 5, dtype=torch.bool)
+    masks[1, 2] = False
+    logits = L.masked_logits(net, x, masks)
+    assert torch.equal(logits[0], logits[1])
+    other = torch.ones(1, 5, dtype=torch.bool)
+    other[0, 3] = False  # a block with a real branch does change the output
+    assert not torch.allclose(L.masked_logits(net, x, other)[0], logits[0])
+
+
+@pytest.mark.parametrize("family", ["residual", "plain", "highway"])
+def test_batched_lesions_equal_gating_one_at_a_time_and_rebuilding(family):
+    net = build(NetworkSpec(family=family, depth=6, width=8, seed=3)).eval()
+    x, y = _xy(seed=1)
+    masks = torch.rand(10, 6, generator=torch.Generator().manual_seed(0)) > 0.4
+    got = L.masked_logits(net, x, masks)
+    for m, logits in zip(masks, got):
+        net.set_active(m.tolist())
+        with torch.no_grad():
+            assert torch.allclose(net(x), logits, atol=1e-5)
+    net.set_active([True] * 6)
+    assert L.delete_each(net, x, y) == pytest.approx(L.delete_each_naive(net, x, y))
+
+
+def test_blocks_already_off_stay_off_and_k_extremes():
+    net = build(NetworkSpec(depth=6, width=8, seed=1)).eval()
+    x, y = _xy()
+    base = evaluate(net, x, y)[1]
+    res = L.delete_k(net, x, y, [0, 6], draws=3)
+    assert res[0] == [pytest.approx(base)] * 3
+    with torch.no_grad():
+        bare = (net.head(net.stem(x)).argmax(1) == y).float().mean().item()
+    assert res[6] == [pytest.approx(bare)] * 3
+    net.blocks[1].active = False  # switched off beforehand: deleting it again changes nothing
+    assert L.delete_each(net, x, y)[1] == pytest.approx(evaluate(net, x, y)[1])
+
+
+def test_kendall_tau_matches_scipy_and_swaps():
+    gen = torch.Generator().manual_seed(0)
+    assert L.kendall_tau(L.swap_pairs(12, 0, gen)) == 1.0
+    assert L.kendall_tau(list(range(12))[::-1]) == -1.0
+    for k in (1, 3, 8):
+        perm = L.swap_pairs(12, k, gen)
+        assert L.kendall_tau(perm) == pytest.approx(stats.kendalltau(perm, range(12)).statistic)
+    net = build(NetworkSpec(depth=4, width=8)).eval()
+    x, y = _xy()
+    assert L.permuted_accuracy(net, x, y, [0, 1, 2, 3]) == pytest.approx(evaluate(net, x, y)[1])
+
+
+def test_single_deletion_hurts_residual_far_less_than_plain():
+    """Veit et al.: a ResNet loses little without one block; a plain net of the same depth collapses."""
+    data = load("moons", 600, 0.1, 0)
+    spec = NetworkSpec(depth=8, width=16, seed=0)
+    nets = {"residual": build(spec), "plain": build(spec.replace(family="plain"))}
+    for _r in Trainer(nets, data, TrainSpec(dataset="moons", n_samples=600, steps=150)).run():
+        pass
+    x, y = data.x_test, data.y_test
+    drop = {}
+    for name, net in nets.items():
+        base = evaluate(net, x, y)[1]
+        assert base > 0.95, name  # both really learned the task
+        d = L.delete_each(net, x, y)
+        drop[name] = base - sum(d) / len(d)
+    assert drop["plain"] > 0.25
+    assert drop["residual"] < drop["plain"] / 3
