@@ -1,5 +1,133 @@
-"""Placeholder: this page is being built (see the open issue)."""
+"""Home: the article's story in nine steps, each with a live figure and a one-click next step."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.info("This page is under construction.")
+from resviz import story
+from resviz.experiments import orderings
+from resviz.figures import story as figs
+from resviz.i18n import _
+from ui import charts, layout, params
+from ui import presets as ui_presets
+
+layout.header(_("Residual networks, step by step"), _(
+    "The story of the residual block, told with small networks that are built and measured "
+    "while you read. Every figure below comes from a real model; every button opens a page "
+    "with the settings that show the point best, as a link you can share."))
+
+with st.container(border=True):
+    st.markdown("**" + _("Presets: the papers' figures in miniature") + "**")
+    ui_presets.picker("ho_presets")
+
+
+@st.cache_data(max_entries=4, ttl=3600, show_spinner=False)
+def _probes() -> dict:
+    """Cheap measurements at initialisation (a second or two on a CPU)."""
+    return {"grads": story.init_grad_norms(), "similarity": story.signal_similarity(),
+            "gates": story.highway_gates(), "family": story.resnet_family()}
+
+
+@st.cache_data(max_entries=2, ttl=3600, show_spinner=False)
+def _story_run() -> dict:
+    return story.story_run()
+
+
+def _orderings_result(progress=None) -> dict:
+    return orderings.run(orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, progress=progress)
+
+
+def _orderings_stored() -> bool:
+    from resviz import store
+
+    return store.get("orderings", orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, (0, 1)) is not None
+
+
+def step_box(step: story.Step) -> st.delta_generator.DeltaGenerator:
+    """Title, text and the button for one step; returns the column where its figure goes."""
+    st.subheader(_(step.title))
+    text, fig = st.columns([2, 3])
+    with text:
+        st.markdown(_(step.text))
+        ui_presets.button(_(step.button) + " →", step.page, dict(step.params), key=f"ho_go_{step.key}")
+    return fig
+
+
+def trained_figures(step: story.Step, col) -> None:
+    """Figures that need the short plain-vs-residual run: shown once it is stored."""
+    if not (story.story_is_stored() or st.session_state.get("ho_trained")):
+        with col:
+            st.info(_("This figure needs two 16-block nets trained for 150 steps (about 15 s on "
+                      "a laptop; `python -m resviz precompute` prepares it before class)."))
+            if st.button(_("Train them now"), key=f"ho_train_{step.key}"):
+                with st.spinner(_("Training...")):
+                    _story_run()
+                st.session_state["ho_trained"] = True
+                st.rerun()
+        return
+    run = _story_run()
+    labels = {k: _("{kind}, {n} blocks").format(kind=_figs_kind(k), n=n) for k, n in run["depths"].items()}
+    with col:
+        if step.key == "degradation":
+            charts.show(figs.loss_curves(run["steps"], run["loss"], labels), key="ho_fig_degradation")
+            acc = {k: v["train_acc"] or 0.0 for k, v in run["final"].items()}
+            st.caption(_("Final training accuracy: shallow plain {s:.0%}, deep plain {p:.0%}, "
+                         "deep residual {r:.0%}.").format(s=acc["shallow"], p=acc["plain"],
+                                                          r=acc["residual"]))
+        elif step.key == "residual":
+            charts.show(figs.per_block({"residual": run["branch_ratio"]},
+                                       _("What each residual block adds: ‖R(x)‖ / ‖x‖"),
+                                       _("‖R(x)‖ / ‖x‖")), key="ho_fig_residual")
+        elif step.key == "lesion":
+            keep = ("shallow", "residual")  # the deep plain net never trained: nothing to lose
+            full = {k: run["final"][k]["test_acc"] or 0.0 for k in keep}
+            charts.show(figs.lesion({k: run["lesion"][k] for k in keep}, full, labels), key="ho_fig_lesion")
+
+
+def _figs_kind(name: str) -> str:
+    return _("residual") if name == "residual" else _("plain")
+
+
+def orderings_figure(col) -> None:
+    with col:
+        stored = _orderings_stored()
+        result = _orderings_result() if stored else figs.paper_only(orderings.PAPER_ERROR)
+        charts.show(figs.orderings(result), key="ho_fig_orderings")
+        if stored:
+            st.caption(_("Our ranking, best first: {ours}. Rank correlation with the paper: "
+                         "{rho:+.2f}. At this size the differences are close to seed noise.").format(
+                ours=", ".join(_(o) for o in result["rank_ours"]), rho=result["spearman"]))
+        elif st.button(_("Train the five orderings here (about a minute)"), key="ho_run_orderings"):
+            bar = st.progress(0.0, text=_("Training..."))
+            _orderings_result(lambda f: bar.progress(f, text=_("Training...")))
+            st.rerun()
+
+
+probes = _probes()
+
+for step in story.STEPS:
+    col = step_box(step)
+    if step.key in ("degradation", "residual", "lesion"):
+        trained_figures(step, col)
+    elif step.key == "skip":
+        with col:
+            charts.show(figs.per_block(probes["similarity"], _("Similarity of each block's output "
+                                                                "to the input (init, no BN)"),
+                                       _("cosine similarity"), start=0), key="ho_fig_skip")
+    elif step.key == "gradients":
+        with col:
+            charts.show(figs.per_block(probes["grads"], _("Gradient norm per block at init (no BN)"),
+                                       _("gradient norm"), log=True), key="ho_fig_gradients")
+    elif step.key == "orderings":
+        orderings_figure(col)
+    elif step.key == "ensemble":
+        with col:
+            n_blocks = params.slider("ho_blocks", _("Residual blocks"), 2, 54, 10)
+            charts.show(figs.path_counts(story.path_counts(n_blocks)), key="ho_fig_ensemble")
+    elif step.key == "highway":
+        with col:
+            charts.show(figs.gates(probes["gates"]), key="ho_fig_highway")
+            ui_presets.button(_("The LSTM analogy") + " →", "pages/lstm.py", {}, key="ho_go_lstm")
+    elif step.key == "family":
+        with col:
+            charts.show(figs.family(probes["family"]), key="ho_fig_family")

@@ -46,12 +46,6 @@ def dynamic_msgids() -> list[str]:
 
     found = [p.title for p in PAGES] + list(FAMILIES) + list(ORDERINGS) + list(DATASETS)
     found += list(ACTIVATIONS) + list(OPTIMIZERS)
-    try:
-        from resviz.presets import dynamic_msgids as preset_msgids
-
-        found += preset_msgids()
-    except ImportError:
-        pass
     return list(dict.fromkeys(found))
 
 

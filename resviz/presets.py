@@ -1,0 +1,70 @@
+"""Presets that reproduce the papers in miniature: plain data, one per paper figure.
+
+A preset is a page plus the URL settings that page reads, so opening it is the same as
+opening a shared link. `cli` is the experiment command (and its flags) that
+`python -m resviz precompute` runs to fill the disk store before class.
+Labels are English, marked with N_() for the extractor and translated when shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def N_(text: str) -> str:
+    """Mark a string for the catalogue without translating it now (gettext idiom)."""
+    return text
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    name: str  # English label, e.g. "He 2015 Fig. 1: degradation"
+    figure: str  # the paper's figure or table
+    page: str  # e.g. "pages/degradation.py"
+    params: tuple[tuple[str, str], ...]  # URL settings, in the page's own keys
+    note: str  # what to look at, one or two sentences
+    cli: tuple[str, ...] = ()  # `python -m resviz <cli...>` fills the store for this preset
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("he2015", N_("He 2015 Fig. 1: degradation"), "He et al. 2015, Fig. 1",
+           "pages/degradation.py", (),
+           N_("Deeper plain nets have a higher training error than shallow ones; residual "
+              "nets of the same depth do not. Not overfitting: the training error itself rises."),
+           ("degradation",)),
+    Preset("he2016", N_("He 2016 Table 2: unit orderings"), "He et al. 2016, Table 2",
+           "pages/playground.py",
+           (("a_ord", "full_preact"), ("b_fam", "residual"), ("b_ord", "bn_after_add"),
+            ("a_depth", "32"), ("b_depth", "32")),
+           N_("Full pre-activation (A) against batch normalisation after the addition (B), "
+              "which puts BN on the shortcut path. The home page ranks all five orderings "
+              "beside the paper's CIFAR-10 errors."),
+           ("orderings",)),
+    Preset("veit2016", N_("Veit 2016 Fig. 3 and 6: lesion and paths"), "Veit et al. 2016, Fig. 3, 6",
+           "pages/lesion.py", (),
+           N_("Delete one block of a ResNet and the accuracy barely moves; delete one layer of a "
+              "plain net and it falls to chance. Most gradient comes from short paths."),
+           ("lesion",)),
+    Preset("srivastava2015", N_("Srivastava 2015 Fig. 2: gates"), "Srivastava et al. 2015, Fig. 2",
+           "pages/highway.py", (),
+           N_("Transform-gate biases, mean gate activity per layer and one example's sparse gate "
+              "pattern of a trained highway net."),
+           ("highway",)),
+    Preset("li2018", N_("Li 2018: landscapes"), "Li et al. 2018, Fig. 1, 5",
+           "pages/landscape.py", (),
+           N_("Filter-normalised loss surfaces: chaotic without skip connections, smooth and "
+              "convex-looking with them."),
+           ("landscape",)),
+)
+
+
+def by_key(key: str) -> Preset:
+    for p in PRESETS:
+        if p.key == key:
+            return p
+    raise KeyError(key)

@@ -1,0 +1,59 @@
+"""Open a preset (or any page with settings) in one click, and a picker of the papers' presets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from resviz.i18n import _
+from resviz.presets import PRESETS, Preset
+from ui.nav import PAGES
+
+_KEEP = "_keep_"  # ui.params keeps a widget's value here across pages
+
+
+def shared_params() -> dict[str, str]:
+    """Sidebar settings that travel with every link (language, presenter mode)."""
+    return {k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "presenter", "device")}
+
+
+def go(page: str, params: Mapping[str, str]) -> None:
+    """Switch to `page` showing exactly `params`: values kept from an earlier visit are dropped."""
+    for key in params:
+        st.session_state.pop(key, None)
+        st.session_state.pop(_KEEP + key, None)
+    st.switch_page(page, query_params={**shared_params(), **dict(params)})
+
+
+def link(page: str, params: Mapping[str, str]) -> str:
+    """A relative shareable link: the page's url path and its settings."""
+    url = next((p.url for p in PAGES if p.path == page), "")
+    query = urlencode({**shared_params(), **dict(params)})
+    return f"./{url}" + (f"?{query}" if query else "")
+
+
+def button(label: str, page: str, params: Mapping[str, str], key: str, **kw) -> None:
+    """A button that opens `page` with `params`."""
+    if st.button(label, key=key, **kw):
+        go(page, params)
+
+
+def open_preset(preset: Preset, key: str) -> None:
+    button(_("Open: {name}").format(name=_(preset.name)), preset.page, preset.query, key=key,
+           type="primary")
+
+
+def picker(key: str = "presets") -> None:
+    """Pick one of the papers' presets, read what to look at, open it."""
+    names = {p.key: p for p in PRESETS}
+    choice = st.selectbox(_("Reproduce a paper's figure in miniature"), list(names),
+                          format_func=lambda k: _(names[k].name), key=f"{key}_choice")
+    preset = names[choice]
+    st.caption(_(preset.note))
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        open_preset(preset, key=f"{key}_open")
+    with c2:
+        st.code(link(preset.page, preset.query), language=None)
