@@ -62,7 +62,7 @@ def test_csv_and_json_round_trip(result):
     rows = list(csv.DictReader(io.StringIO(deg.to_csv(r["rows"]))))
     assert len(rows) == 4 and set(rows[0]) == set(deg.COLUMNS)
     assert math.isclose(float(rows[0]["train_loss"]), r["rows"][0]["train_loss"], rel_tol=1e-6)
-    json.dumps(r)  # plain data only
+    assert json.loads(deg.to_json(r))["rows"][0]["family"] == "plain"
 
 
 def test_bad_sweeps_are_refused(capsys):
