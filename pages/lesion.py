@@ -1,5 +1,105 @@
-"""Placeholder: this page is being built (see the open issue)."""
+"""Lesion study: delete blocks from trained nets, or shuffle them; residual vs plain vs stochastic depth."""
+
+from __future__ import annotations
+
+import copy
 
 import streamlit as st
 
-st.info("This page is under construction.")
+from resviz import store
+from resviz.data import TOY_SETS
+from resviz.experiments import lesion as lx
+from resviz.figures import lesion as figs
+from resviz.i18n import _
+from resviz.spec import NetworkSpec, SpecError, TrainSpec
+from ui import charts, layout, params, session
+
+layout.header(_("Lesion study"), _(
+    "Take a trained net and delete a block: the block becomes its skip, y_i = y_(i−1). "
+    "In a plain net that removes a layer from the only path, and the net collapses. In a residual "
+    "net it removes only the paths through that branch; the many others still work, and accuracy "
+    "barely moves (Veit et al. 2016). Deleting several blocks, or shuffling their order, degrades "
+    "a residual net smoothly, and training with stochastic depth (randomly dropping blocks, "
+    "Huang et al. 2016) makes it sturdier still."))
+
+run = session.playground()
+source = params.radio("ls_src", _("Networks"), ["train", "playground"], "train", horizontal=True,
+                      fmt=lambda s: _("train residual and plain here") if s == "train" else
+                      _("the Playground's models A and B, as they are now"))
+
+
+def show(studies: dict, labels: dict) -> None:
+    charts.show(figs.single_deletion(studies, labels), "ls_single")
+    for name, s in studies.items():
+        d = s["delete_each"]
+        st.markdown(_("**{label}**: intact {base:.1%}; with one block deleted {mean:.1%} on average, "
+                      "{worst:.1%} at worst (block {at}).").format(
+            label=labels[name], base=s["accuracy"], mean=sum(d) / len(d), worst=min(d),
+            at=d.index(min(d)) + 1))
+    charts.show(figs.k_deletion(studies, labels), "ls_k")
+    charts.show(figs.reorder(studies, labels), "ls_reorder")
+
+
+def already_off(name: str, model) -> None:
+    """Say which blocks the Playground's toggles have changed before any lesion."""
+    skips_off = [i + 1 for i, on in enumerate(model.skips) if not on]
+    deleted = [i + 1 for i, b in enumerate(model.blocks) if not b.active]
+    if len(skips_off) == len(model.blocks):
+        st.caption(_("Model {name} has no skip connections (a plain net): deleting a block removes "
+                     "a layer from its only path.").format(name=name))
+    elif skips_off:
+        st.warning(_("Model {name}: skips already switched off on the Playground at blocks {blocks}. "
+                     "Those blocks act as plain layers here, and the lesions below are of the net as "
+                     "it is now.").format(name=name, blocks=", ".join(map(str, skips_off))))
+    else:
+        st.caption(_("Model {name}: every skip is on.").format(name=name))
+    if deleted:
+        st.warning(_("Model {name}: blocks {blocks} are already deleted.")
+                   .format(name=name, blocks=", ".join(map(str, deleted))))
+
+
+draws = params.slider("ls_draws", _("Random draws per k"), 1, 10, 5)
+
+if source == "playground":
+    if run is None or not run.steps:
+        session.require_trained("lesion")
+        st.stop()
+    labels = {k: _("Playground model {name}").format(name=k) for k in run.models}
+    studies = {}
+    x, y = run.data.x_test.cpu(), run.data.y_test.cpu()
+    for name, model in run.models.items():
+        already_off(name, model)
+        with st.spinner(_("Lesioning model {name}...").format(name=name)):
+            studies[name] = lx.study(copy.deepcopy(model).cpu(), x, y, draws)
+    show(studies, labels)
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+depth = params.slider("ls_depth", _("Depth (blocks)"), 2, 54, 12, container=c1)
+dataset = params.select("ls_data", _("Data set"), list(TOY_SETS), "moons", fmt=_, container=c2,
+                        help=_("A plain net must be able to learn the task, or it has nothing to lose."))
+steps = params.slider("ls_steps", _("Training steps"), 20, 1000, 300, 10, container=c2)
+use_sd = params.toggle("ls_sd", _("Also train with stochastic depth"), True, container=c3)
+p_last = params.slider("ls_pl", _("Survival of the last block p_L"), 0.1, 1.0, 0.5, 0.05,
+                       container=c3, disabled=not use_sd)
+try:
+    tspec = TrainSpec(dataset=dataset, steps=steps, eval_every=50)
+    spec = NetworkSpec(depth=depth, width=32)
+except SpecError as e:
+    st.error(str(e))
+    st.stop()
+sd = p_last if use_sd else None
+result = store.get("lesion", spec, tspec, draws, sd)
+if result is None and st.button(_("Train and lesion"), key="ls_go", type="primary"):
+    bar = st.progress(0.0, text=_("Training..."))
+    result = lx.cached_run(spec, tspec, draws, sd,
+                           progress=lambda f, text: bar.progress(min(1.0, f), text=text))
+    bar.empty()
+if result is None:
+    st.info(_("Press **Train and lesion**: a residual and a plain net of {n} blocks train on the "
+              "same batches{sd}, then every lesion is measured on the test set.").format(
+        n=depth, sd=_(" (and a third with stochastic depth)") if use_sd else ""))
+    st.stop()
+labels = {"residual": _("residual"), "plain": _("plain, same depth"),
+          "sd": _("residual, stochastic depth p_L = {p}").format(p=sd)}
+show({k: result[k] for k in ("residual", "plain", "sd") if k in result}, labels)
