@@ -91,7 +91,9 @@ def _live_model() -> tuple[str, object]:
         st.info(_("Nothing is configured on the Playground yet: this is its default model A "
                   "(20 residual blocks). Change it there, switch skips off, and come back."))
         st.page_link("pages/playground.py", label=_("Open the Playground"), icon="🎛️")
-        return "A", build(NetworkSpec(depth=20, width=32))
+        if "_ar_default" not in st.session_state:
+            st.session_state["_ar_default"] = build(NetworkSpec(depth=20, width=32))
+        return "A", st.session_state["_ar_default"]
     name = params.radio("ar_live", _("Model"), list(run.specs), "A", horizontal=True)
     return name, run.models[name]
 
@@ -103,9 +105,21 @@ def _clamp(key: str, options: list) -> None:
             st.session_state[k] = options[0]
 
 
+def _traced(model) -> LayerGraph:
+    """Trace once per model and switch state (a 100-block trace takes a second or two)."""
+    key = (id(model), str(getattr(model, "spec", "")),
+           tuple((b.skip_on, b.active, b.survival, getattr(b, "gate", None), getattr(b, "openness", None))
+                 for b in model.blocks))
+    hit = st.session_state.get("_ar_trace")
+    if hit is None or hit[0] != key:
+        hit = (key, trace(model))
+        st.session_state["_ar_trace"] = hit
+    return hit[1]
+
+
 def live_model() -> None:
     name, model = _live_model()
-    g: LayerGraph = trace(model)  # type: ignore[arg-type]
+    g = _traced(model)
     n = len(g.blocks)
     views = {"auto": _("automatic"), "layers": _("every layer"), "blocks": _("one node per block"),
              "runs": _("collapse repeated blocks")}

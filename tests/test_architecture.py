@@ -110,7 +110,7 @@ def test_collapse_merges_identical_neighbours_and_expands_on_demand() -> None:
     dot = graph_dot(g, expand=set(), merge=True)
     # three runs: blocks 1-30 (on), block 31 (off), blocks 32-60 (on), each with one loop
     assert count_class(dot, "run") == 3
-    assert "identity ×30" in dot and "identity ×29" in dot and "removed ×1" in dot
+    assert "identity ×30" in dot and "identity ×29" in dot and 'removed", class="removed"' in dot
     outside = len([n for n in g.layers() if n.block is None])  # stem, head ReLU, head Linear
     assert outside == 3 and count_class(dot, "layer") == outside
     expanded = graph_dot(g, expand={30}, merge=True)
@@ -174,3 +174,13 @@ def test_cli_prints_bare_dot_and_json() -> None:
     data = json.loads(res.stdout)
     assert data["blocks"] == 4 and data["shortcuts_on"] == 4
     assert data["params"] == sum(p.numel() for p in build(NetworkSpec(depth=4, width=8)).parameters())
+
+
+def test_a_deleted_block_vanishes_from_the_data_path() -> None:
+    model = build(NetworkSpec(depth=4, width=8))
+    model.set_active([True, False, True, True])
+    g = trace(model)
+    assert g.block_nodes(1) == [] and len(g.edges_of("shortcut")) == 3
+    into_block2 = {e.src for e in g.edges if g.node(e.dst).block == 2 and g.node(e.src).block != 2}
+    assert into_block2 == {"blocks_0_act2"}  # block 1's output feeds block 3 directly
+    assert count_class(graph_dot(g, expand=set(), merge=False), "run") == 3

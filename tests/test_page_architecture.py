@@ -69,7 +69,7 @@ def test_live_model_draws_the_playground_net_with_its_removed_skip(at) -> None:
     no_exception(at)
     live = next(d for d in dots(at) if 'label="Model ' in d)
     # 60 blocks: collapsed into three runs (30 on, block 31 off, 29 on), each with its loop
-    assert count_class(live, "run") == 3 and "removed ×1" in live
+    assert count_class(live, "run") == 3 and 'label="removed", class="removed"' in live
     at.selectbox(key="ar_focus").set_value(31).run()
     live = next(d for d in dots(at) if 'label="Model ' in d)
     assert "cluster_30" in live and count_class(live, "removed") == 1

@@ -112,8 +112,13 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
             f'fillcolor="{FILL["block"]}", class="run", tooltip={q(tip)}];')
     if loop_kind is None:
         return rid, node
-    text = {"shortcut": _("identity ×{k}"), "removed": _("removed ×{k}"),
-            "projection": _("1×1 projection ×{k}"), "pad": _("zero-pad ×{k}")}[loop_kind].format(k=len(run))
+    if len(run) == 1:
+        text = {"shortcut": _("identity"), "removed": _("removed"), "projection": _("1×1 projection"),
+                "pad": _("zero-pad")}[loop_kind]
+    else:
+        text = {"shortcut": _("identity ×{k}"), "removed": _("removed ×{k}"),
+                "projection": _("1×1 projection ×{k}"), "pad": _("zero-pad ×{k}")}[loop_kind].format(
+                    k=len(run))
     edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={q(text)}, class="{loop_kind}"];'
     return rid, node + "\n  " + edge
 
@@ -142,6 +147,8 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
             skip_kinds.setdefault(b, Counter())[e.kind] += 1
     alias: dict[str, str] = {}
     for run in groups:
+        if not any(members.get(i) for i in run):
+            continue  # deleted blocks (lesion) run nothing: the data skips them entirely
         kinds = sum((skip_kinds.get(i, Counter()) for i in run), Counter())
         rid, text = _run_dot(g, run, kinds.most_common(1)[0][0] if kinds else None)
         lines.append("  " + text)
