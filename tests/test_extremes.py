@@ -1,0 +1,96 @@
+"""Extreme but allowed settings run, or are refused with a clear message; nothing hangs.
+
+Each AppTest run of the Playground trains one chunk (~0.25 s) of its live fragment, so a
+few runs = a few chunks. Every test has a hard timeout: a hang fails instead of blocking.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from resviz.data import load
+from resviz.models import build
+from resviz.spec import NetworkSpec, SpecError, TrainSpec
+from resviz.train import Trainer, evaluate
+from tests.apptest_utils import no_exception, open_page
+from ui.session import KEY
+
+PAGE = "pages/playground.py"
+
+
+def start(at, runs: int = 1):
+    at.button(key="pg_start").click().run()
+    for _ in range(runs):
+        no_exception(at)
+        at.run()
+    no_exception(at)
+    return at.session_state[KEY]
+
+
+@pytest.mark.timeout(240)
+def test_depth_100_and_width_256_train() -> None:
+    at = open_page(PAGE, {"a_depth": "100", "b_width": "256", "pg_steps": "50"}, timeout=180)
+    no_exception(at)
+    run = at.session_state[KEY]
+    assert len(run.models["A"].blocks) == 100 and run.specs["B"].width == 256
+    run = start(at, runs=2)
+    assert run.steps >= 2
+    for name in ("A", "B"):
+        assert all(math.isfinite(r.loss) for r in run.trainer.history(name))
+    assert len(at.metric) == 2 and len(at.get("plotly_chart")) >= 3
+
+
+@pytest.mark.timeout(180)
+def test_diverging_learning_rate_says_where_and_the_session_lives_on() -> None:
+    at = open_page(PAGE, {"pg_lr": "1000000.0"})
+    assert at.session_state["pg_lr"] == 1e6
+    run = start(at)
+    for _ in range(20):
+        if not run.running:
+            break
+        at.run()
+    assert not run.running, "training must stop by itself once both models diverged"
+    errors = " ".join(str(e.value) for e in at.error)
+    steps = [int(s) for s in re.findall(r"diverged at step (\d+)", errors)]
+    diverged = [run.trainer.diverged(k) for k in run.specs]
+    assert steps and steps == [d for d in diverged if d is not None]
+    at.run()  # the session is alive: another rerun, then a reset
+    no_exception(at)
+    at.button(key="pg_reset").click().run()
+    no_exception(at)
+    assert at.session_state[KEY].steps == 0 and not at.error
+
+
+@pytest.mark.timeout(180)
+def test_zero_noise_and_few_points_train() -> None:
+    at = open_page(PAGE, {"pg_noise": "0.0", "pg_n": "20", "pg_data": "blobs"})
+    no_exception(at)
+    assert not at.warning, [w.value for w in at.warning]
+    run = start(at, runs=2)
+    assert run.tspec.noise == 0.0 and len(run.data.y_train) + len(run.data.y_test) == 20
+    assert run.steps > 0 and all(math.isfinite(r.loss) for r in run.trainer.history("A"))
+
+
+@pytest.mark.timeout(120)
+def test_too_few_points_in_the_link_are_refused_with_a_notice() -> None:
+    at = open_page(PAGE, {"pg_n": "2"})
+    no_exception(at)
+    assert any("'pg_n'" in str(w.value) for w in at.warning)
+    assert at.session_state[KEY].tspec.n_samples == 1000
+
+
+def test_one_sample_per_class_trains_in_the_library() -> None:
+    with pytest.raises(SpecError, match="n_samples"):
+        TrainSpec(n_samples=2)
+    data = load("blobs", 4, 0.0, 0)  # four classes, one point each
+    assert data.n_classes == 4 and sorted(data.y_train.tolist()) == [0, 1, 2, 3]
+    spec = NetworkSpec(depth=3, width=8, n_classes=4)
+    trainer = Trainer({"A": build(spec)}, data, TrainSpec(dataset="blobs", n_samples=4, steps=40))
+    recs = [r["A"] for r in trainer.run()]
+    assert len(recs) == 40 and all(math.isfinite(r.loss) for r in recs)
+    assert recs[-1].loss < recs[0].loss
+    _, acc = evaluate(trainer.models["A"], data.x_train, data.y_train)
+    assert acc == 1.0, "four points, four classes: a 3-block net must memorise them"
