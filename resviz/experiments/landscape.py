@@ -120,8 +120,19 @@ def models_landscapes(models: Mapping[str, nn.Module], specs: Mapping[str, Netwo
     return out
 
 
+def pair_parts(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec) -> tuple:
+    specs = pair_specs(spec)
+    return specs["plain"], specs["residual"], tspec, lspec
+
+
+def stored_pair(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec) -> dict | None:
+    """The stored result of `pair_landscapes` if it was computed before, else None."""
+    return store.get("landscape_pair", *pair_parts(spec, tspec, lspec))
+
+
 def pair_landscapes(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, *,
-                    device: str | torch.device | None = None, method: str = "auto",
+                    device: str | torch.device | None = None,
+                    train_device: str | torch.device = "cpu", method: str = "auto",
                     progress: Progress | None = None) -> dict:
     """Train a plain and a residual net of `spec`'s depth, then both landscapes; stored as a
     whole per settings, so a revisit needs neither training nor evaluation."""
@@ -136,13 +147,12 @@ def pair_landscapes(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, *
             if progress is not None:
                 progress(0.3 + 0.7 * f, stage, name)
 
-        models, final = train_models(specs, tspec, device or "cpu", train_part)
+        models, final = train_models(specs, tspec, train_device, train_part)
         lands = models_landscapes(models, specs, tspec, lspec, device=device, method=method,
                                   progress=grid_part)
         return {"landscapes": lands, "final": final}
 
-    return store.get_or_compute("landscape_pair", (specs["plain"], specs["residual"], tspec, lspec),
-                                compute)
+    return store.get_or_compute("landscape_pair", pair_parts(spec, tspec, lspec), compute)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
