@@ -1,0 +1,85 @@
+"""The Ensemble page under AppTest: counts, unraveled view, measurement, Playground models."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from apptest_utils import ROOT, figure, no_exception, open_page
+from streamlit.testing.v1 import AppTest
+
+from resviz.spec import NetworkSpec, TrainSpec
+from ui import session
+
+SMALL = {"en_depth": "4", "en_steps": "20", "en_samples": "10", "en_n": "10"}
+
+
+@pytest.fixture(scope="module")
+def measured():
+    at = open_page("pages/ensemble.py", SMALL)
+    no_exception(at)
+    at.button(key="en_go").click().run()
+    no_exception(at)
+    return at
+
+
+def test_counts_are_binomial_and_follow_the_slider():
+    at = open_page("pages/ensemble.py", {"en_n": "10"})
+    no_exception(at)
+    assert figure(at, "en_dist")["data"][0]["y"] == [math.comb(10, k) for k in range(11)]
+    at.slider(key="en_n").set_value(6).run()
+    assert figure(at, "en_dist")["data"][0]["y"] == [math.comb(6, k) for k in range(7)]
+
+
+def test_unraveled_view_draws_every_path_and_highlights_the_chosen_one(measured):
+    at = measured
+    at.slider(key="en_small").set_value(2).run()
+    no_exception(at)
+    lines = [d for d in figure(at, "en_unraveled")["data"] if d["mode"] == "lines"]
+    assert len(lines) == 4
+    widths = [d["line"]["width"] for d in lines]
+    assert widths.count(max(widths)) == 1
+    at.selectbox(key="en_path2").set_value(1).run()
+    lines2 = [d for d in figure(at, "en_unraveled")["data"] if d["mode"] == "lines"]
+    assert [d["line"]["width"] for d in lines2] != widths
+    assert any("boxed{J_{1}}" in el.value for el in at.get("latex")) or any(
+        "boxed{J_{2}}" in el.value for el in at.get("latex"))
+
+
+def test_measurement_shows_three_nets_band_and_dynamic_depth(measured):
+    at = measured
+    mag = figure(at, "en_magnitude")
+    names = [d.get("name") for d in mag["data"] if d.get("name")]
+    assert len(names) == 3  # trained, init, stochastic depth
+    contrib = figure(at, "en_contribution")
+    assert contrib["layout"]["shapes"]  # the effective band is shaded
+    for d in contrib["data"]:
+        assert sum(d["y"]) == pytest.approx(1.0)
+    assert any("of the gradient comes from paths of" in m.value for m in at.markdown)
+    heat = figure(at, "en_depth_map")["data"][0]
+    assert len(heat["y"]) == 4 and heat["x"][0] == 0 and heat["x"][-1] == 20
+    z = np.asarray(heat["z"], dtype=float)  # log10 ratios, block x step
+    for thr in (0.01, 0.5):
+        at.select_slider(key="en_thr").set_value(thr).run()
+        counts = figure(at, "en_active")["data"][0]["y"]
+        assert counts == (10 ** z >= thr).sum(0).tolist()
+
+
+def test_playground_models_can_be_measured():
+    run = session.new_run({"A": NetworkSpec(depth=4, width=16),
+                           "B": NetworkSpec(family="plain", depth=4, width=16)},
+                          TrainSpec(steps=10))
+    for _r in run.trainer.run():
+        pass
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[session.KEY] = run
+    at.query_params["en_src"] = "A"
+    at.query_params["en_samples"] = "10"
+    at.switch_page("pages/ensemble.py")
+    at.run()
+    no_exception(at)
+    assert len([d for d in figure(at, "en_magnitude")["data"] if d.get("name")]) == 2
+    at.radio(key="en_src").set_value("B").run()
+    no_exception(at)
+    assert any("no skip connections" in w.value for w in at.warning)
