@@ -35,6 +35,10 @@ with st.sidebar.expander(_("Networks"), expanded=True):
                               help=_("sigmoid(b) is the gate's starting value: −2 gives 0.12, "
                                      "so each block starts carrying 88% of its input."))
     norm = params.toggle("hw_norm", _("Batch normalisation"), True)
+    openness = params.slider("hw_open", _("Gate openness of the highway net (1 = residual)"),
+                             0.0, 1.0, 0.0, 0.1,
+                             help=_("Trains the highway net with both gates pushed open by "
+                                    "this much: at 1 its blocks compute y = H(x) + x."))
 with st.sidebar.expander(_("Training"), expanded=True):
     dataset = params.select("hw_data", _("Data set"), list(TOY_SETS), "spirals", fmt=_)
     lr = params.select_slider("hw_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.1], 0.01)
@@ -55,13 +59,17 @@ def fresh_run() -> session.PlaygroundRun:
     nspecs = hwx.specs(depth, width, gate_bias, norm, data, seed)
     run = session.new_run(nspecs, tspec, str(layout.device()))
     hw = run.models["highway"]
+    for block in hw.blocks:
+        block.openness = openness
+    run.extra["openness"] = openness
     run.extra["init_profile"] = gates.mean_gate_per_block(hw, run.trainer._xte)
     return run
 
 
 run: session.PlaygroundRun | None = st.session_state.get(KEY)
 wanted = hwx.specs(depth, width, gate_bias, norm, run.data if run else None, seed)
-if run is None or run.tspec != tspec or run.specs != wanted:
+if (run is None or run.tspec != tspec or run.specs != wanted
+        or run.extra.get("openness") != openness):
     run = fresh_run()
     st.session_state[KEY] = run
 
@@ -111,14 +119,16 @@ def live() -> None:
         return
     hw, xte = run.models["highway"], run.trainer._xte
     maps = gates.gate_maps(hw, xte, example=min(example, n_test - 1))
-    charts.show(gfigs.gate_maps(maps, _("Highway net, {depth} blocks: the gates at step {step}")
-                                .format(depth=depth, step=run.steps)), "hw_gates")
+    title = _("Highway net, {depth} blocks, gate openness {a:.1f}: the gates at step {step}")
+    charts.show(gfigs.gate_maps(maps, title.format(depth=depth, a=openness, step=run.steps)),
+                "hw_gates")
     st.caption(_("Left to right: the learned transform-gate biases b_T; the mean gate T(x) over "
                  "the test set; the gates for the chosen example; that example's block outputs. "
                  "Blocks run left to right, one row per unit."))
     profiles = {_("now (step {step})").format(step=run.steps): maps["mean_per_block"],
                 _("at initialisation"): run.extra["init_profile"]}
-    charts.show(gfigs.gate_profile(profiles, 1 / (1 + math.exp(-gate_bias))), "hw_profile")
+    start = (1 - openness) / (1 + math.exp(-gate_bias)) + openness
+    charts.show(gfigs.gate_profile(profiles, start), "hw_profile")
     last = {k: run.trainer.history(k)[-1].grad_norms for k in run.specs if run.trainer.history(k)}
     if last:
         charts.show(tfigs.grad_bars(last, LABELS), "hw_grads")
@@ -159,22 +169,22 @@ if healthy:
 
 st.subheader(_("From highway to residual: gate openness"))
 st.markdown(_(
-    "A residual block is a highway block with both gates held open: at openness a the "
-    "gates become T' = (1 − a)·T + a and C' = (1 − a)·(1 − T) + a, and at a = 1 the "
-    "block computes y = H(x) + x. Move the slider on the trained highway net."))
-openness = params.slider("hw_open", _("Gate openness (0 = highway, 1 = residual)"), 0.0, 1.0,
-                         0.0, 0.1)
+    "A residual block is a highway block with both gates held open. The **gate openness** "
+    "slider (sidebar) trains the highway net with its gates pushed open: "
+    "T' = (1 − a)·T + a, C' = (1 − a)·(1 − T) + a. At a = 1 every block computes "
+    "y = H(x) + x, a residual block, and the gate maps above turn uniformly 1; at 0 it is "
+    "the highway net. Below, the net as trained, with its gates pushed further open or shut "
+    "afterwards, without retraining: a trained highway net relies on the gates it learned."))
 if healthy:
     key = ("open", run.steps)
     if run.extra.get("open_key") != key:
         run.extra["open_curve"] = gates.openness_sweep(hw, xte, yte, OPENNESS_GRID)
         run.extra["open_key"] = key
-    now = gates.openness_sweep(hw, xte, yte, [openness])[0]
-    st.metric(_("Test accuracy at openness {a:.1f}").format(a=openness), f"{now:.1%}")
-    charts.show(gfigs.openness_curve(OPENNESS_GRID, run.extra["open_curve"], openness, now),
-                "hw_open_curve")
-    open_maps = gates.gate_maps(hw, xte, example=min(example, n_test - 1), openness=openness)
-    charts.show(gfigs.gate_maps(open_maps, _("The same net with its gates at openness {a:.1f}")
-                                .format(a=openness)), "hw_open_maps")
+    c1, c2 = st.columns(2)
+    c1.metric(_("Highway net at openness {a:.1f}").format(a=openness),
+              f"{evaluate(hw, xte, yte)[1]:.1%}")
+    c2.metric(_("Residual net"), f"{evaluate(run.models['residual'], xte, yte)[1]:.1%}")
+    charts.show(gfigs.openness_curve(OPENNESS_GRID, run.extra["open_curve"], openness,
+                                     evaluate(hw, xte, yte)[1]), "hw_open_curve")
 else:
     st.warning(_("The highway net diverged; lower the learning rate and press Reset."))

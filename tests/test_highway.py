@@ -104,6 +104,21 @@ def test_shutting_every_gate_is_deleting_every_block():
     assert all(b.gate is None for b in net.blocks)
 
 
+def test_lesion_keeps_the_trained_openness_of_other_blocks():
+    data = load("spirals", 400)
+    net = build(NetworkSpec(family="highway", depth=4, width=8))
+    x, y = data.x_test, data.y_test
+    for b in net.blocks:
+        b.openness = 1.0
+    own = gates.openness_sweep(net, x, y, [1.0])[0]
+    assert gates.lesion_accuracy(net, x, y) == pytest.approx(own)
+    assert gates.gate_maps(net, x)["mean_per_block"] == pytest.approx([1.0] * 4)
+    shut = gates.lesion_accuracy(net, x, y, range(4))
+    net.set_active([False] * 4)
+    assert shut == pytest.approx(gates.openness_sweep(net, x, y, [1.0])[0])
+    assert all(b.openness == 1.0 and b.gate is None for b in net.blocks)
+
+
 @pytest.fixture(scope="module")
 def trained():
     """Depth 30, width 16 on two-spirals, 150 steps: highway vs plain."""

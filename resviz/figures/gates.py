@@ -17,28 +17,33 @@ def _blocks(n: int) -> np.ndarray:
 
 
 def gate_maps(maps: Mapping[str, list], title: str = "") -> go.Figure:
-    """Four block x unit maps: transform-gate biases, mean gate activity over the test set,
-    the gates of one example, and that example's block outputs (units on y, blocks on x)."""
+    """Four block x unit maps (2 x 2): transform-gate biases, mean gate activity over the test
+    set, the gates of one example, and that example's block outputs (units on y, blocks on x)."""
     panels = [
         ("biases", _("Transform-gate biases"), "RdBu", None),
         ("mean_gate", _("Mean gate activity (test set)"), "Viridis", (0.0, 1.0)),
         ("example_gate", _("Gates for one example"), "Viridis", (0.0, 1.0)),
         ("example_output", _("Block outputs for one example"), "RdBu", None),
     ]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[p[1] for p in panels],
-                        horizontal_spacing=0.06)
-    for col, (key, _title, scale, rng) in enumerate(panels, start=1):
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[p[1] for p in panels],
+                        horizontal_spacing=0.14, vertical_spacing=0.16)
+    for i, (key, _title, scale, rng) in enumerate(panels):
+        row, col = i // 2 + 1, i % 2 + 1
         z = np.asarray(maps[key], dtype=float).T  # [unit, block]
         if rng is None:
             m = float(np.abs(z).max()) or 1.0
             rng = (-m, m)
+        xdom = fig.get_subplot(row, col).xaxis.domain
+        ydom = fig.get_subplot(row, col).yaxis.domain
         fig.add_heatmap(z=z, x=_blocks(z.shape[1]), y=np.arange(1, z.shape[0] + 1),
-                        colorscale=scale, zmin=rng[0], zmax=rng[1], showscale=False,
+                        colorscale=scale, zmin=rng[0], zmax=rng[1],
+                        colorbar=dict(x=xdom[1] + 0.01, y=sum(ydom) / 2, len=ydom[1] - ydom[0],
+                                      thickness=12),
                         hovertemplate=_("block %{x}, unit %{y}: %{z:.3f}") + "<extra></extra>",
-                        row=1, col=col)
-    fig.update_xaxes(title_text=_("block"))
-    fig.update_yaxes(title_text=_("unit"), row=1, col=1)
-    return base_layout(fig, title, height=330)
+                        row=row, col=col)
+    fig.update_xaxes(title_text=_("block"), row=2)
+    fig.update_yaxes(title_text=_("unit"), col=1)
+    return base_layout(fig, title, height=600)
 
 
 def gate_profile(profiles: Mapping[str, Sequence[float]], reference: float | None = None
@@ -76,11 +81,14 @@ def lesion_bars(per_block: Sequence[float], intact: float, chance: float,
 
 def openness_curve(values: Sequence[float], accs: Sequence[float], current: float,
                    current_acc: float) -> go.Figure:
-    """Accuracy of the trained highway net as its gates are pushed open (1 = residual)."""
+    """Accuracy of the trained highway net with its gates set to another openness afterwards
+    (1 = both held open, the residual computation), and its own openness marked."""
     fig = go.Figure(go.Scatter(x=list(values), y=list(accs), mode="lines+markers",
                                name=_("accuracy"), line=dict(color=color("highway"))))
     fig.add_scatter(x=[current], y=[current_acc], mode="markers", name=_("now"),
                     marker=dict(size=14, color=color("residual"), symbol="diamond"))
-    fig.update_xaxes(range=[-0.02, 1.02], title_text=_("gate openness (0 = highway, 1 = residual)"))
+    fig.update_xaxes(range=[-0.02, 1.02],
+                     title_text=_("gate openness (0 = learned gates, 1 = both held open)"))
     fig.update_yaxes(range=[0, 1.02], title_text=_("test accuracy"))
-    return base_layout(fig, _("From highway to residual: both gates pushed open"), height=300)
+    return base_layout(fig, _("The trained net with its gates pushed open or shut afterwards"),
+                       height=300)

@@ -58,24 +58,25 @@ def _openness(model: ResVizNet, value: float) -> AbstractContextManager:
 
 @torch.no_grad()
 def gate_maps(model: ResVizNet, x: torch.Tensor, example: int = 0,
-              openness: float = 0.0) -> dict[str, list]:
+              openness: float | None = None) -> dict[str, list]:
     """The four maps of Srivastava et al.'s Figure 2, plus per-block means.
 
     Gate values are the effective transform gate t_eff = (1 - a) T(x) + a at openness a
-    (at a = 0 the learned gate itself). Returns JSON-friendly lists:
-    biases / mean_gate / example_gate / example_output: [block][unit];
-    mean_per_block: [block]; example: the example's index.
+    (at a = 0 the learned gate itself); `openness` None keeps each block's own setting.
+    Returns JSON-friendly lists: biases / mean_gate / example_gate / example_output:
+    [block][unit]; mean_per_block: [block]; example: the example's index.
     """
     blocks = _require_gates(model)
     was = model.training
     model.eval()
     example = int(min(max(example, 0), len(x) - 1))
-    with recording(model), _openness(model, openness):
+    with recording(model), nullcontext() if openness is None else _openness(model, openness):
         hs = model.features(x)
-        gates = [_per_unit(b.last_gate) for b in blocks]
+        gates = []
+        for b in blocks:
+            a = float(getattr(b, "openness", 0.0))
+            gates.append((1 - a) * _per_unit(b.last_gate) + a)
     model.train(was)
-    a = float(openness)
-    gates = [(1 - a) * g + a for g in gates]
     g = torch.stack(gates)  # [depth, N, units]
     outs = torch.stack([_per_unit(h) for h in hs[1:]])
     return {"biases": transform_biases(model), "mean_gate": g.mean(1).cpu().tolist(),
@@ -84,20 +85,24 @@ def gate_maps(model: ResVizNet, x: torch.Tensor, example: int = 0,
             "example_output": outs[:, example].cpu().tolist(), "example": example}
 
 
-def mean_gate_per_block(model: ResVizNet, x: torch.Tensor) -> list[float]:
-    """Mean transform-gate activity per block over the examples in x."""
-    return gate_maps(model, x)["mean_per_block"]
+def mean_gate_per_block(model: ResVizNet, x: torch.Tensor,
+                        openness: float | None = None) -> list[float]:
+    """Mean (effective) transform-gate activity per block over the examples in x."""
+    return gate_maps(model, x, openness=openness)["mean_per_block"]
 
 
 def lesion_accuracy(model: ResVizNet, x: torch.Tensor, y: torch.Tensor,
                     shut: Iterable[int] = ()) -> float:
-    """Accuracy with the gates of the blocks in `shut` (0-based) forced shut: T = 0,
-    so those blocks only carry their input (y = x)."""
+    """Accuracy with the gates of the blocks in `shut` (0-based) forced shut: T = 0 and no
+    openness, so those blocks only carry their input (y = x). Other blocks are untouched."""
     blocks = _require_gates(model)
     shut = set(shut)
-    values = [0.0 if i in shut else b.gate for i, b in enumerate(blocks)]
-    with block_attrs(model, "gate", values), _openness(model, 0.0):
-        return evaluate(model, x, y)[1]
+    with block_attrs(model, "gate", [0.0 if i in shut else b.gate for i, b in enumerate(blocks)]):
+        if not all(isinstance(b, HighwayBlock) for b in blocks):
+            return evaluate(model, x, y)[1]
+        opens = [0.0 if i in shut else b.openness for i, b in enumerate(blocks)]
+        with block_attrs(model, "openness", opens):
+            return evaluate(model, x, y)[1]
 
 
 def lesion_each(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> dict[str, object]:
