@@ -10,7 +10,8 @@ from ui import layout
 from ui.nav import PAGES
 
 limit_threads()
-st.set_page_config(page_title="ResViz", page_icon=":material/call_split:", layout="wide")
+st.set_page_config(page_title="ResViz", page_icon=":material/call_split:", layout="wide",
+                   initial_sidebar_state=layout.sidebar_state())
 layout.language_from_url()
 pages = [st.Page(p.path, title=_(p.title), icon=p.icon, url_path=p.url, default=i == 0)
          for i, p in enumerate(PAGES)]

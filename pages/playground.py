@@ -193,3 +193,7 @@ for col, name in zip(scols, run.specs):
 
 if dataset not in TOY_SETS:
     st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
+
+from ui import export  # noqa: E402  (the export section, appended last)
+
+export.playground_section(run)

@@ -21,6 +21,14 @@ def presenter_on() -> bool:
     return bool(st.session_state.get("presenter", False))
 
 
+def sidebar_state() -> str:
+    """Presenter mode starts with the sidebar collapsed (also on a link with ?presenter=1)."""
+    on = st.session_state.get("presenter")
+    if on is None:
+        on = str(st.query_params.get("presenter", "")).lower() in ("1", "true", "on", "yes")
+    return "collapsed" if on else "auto"
+
+
 def language_from_url() -> str:
     """Apply ?lang= before anything is drawn, so the very first run is translated."""
     params.end_notices()

@@ -1,0 +1,57 @@
+"""Load a weights file saved by the app or `train --save` and evaluate it on a data set.
+
+The file carries its NetworkSpec (safetensors metadata), so the model is rebuilt exactly,
+skip switches included (they are buffers in the state dict). The data set is not in the
+file: name it with --dataset, or the first one whose input shape and classes fit is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from resviz.data import DATASETS, TOY_SETS, Dataset, load
+from resviz.spec import NetworkSpec
+from resviz.train import evaluate
+from resviz.weights import load as load_weights
+
+COMMAND = "evaluate"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", required=True, help="a .safetensors file written by ResViz")
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="default: the first data set whose shape fits the model")
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--noise", type=float, default=0.1)
+    p.add_argument("--data-seed", type=int, default=0)
+
+
+def fitting_dataset(spec: NetworkSpec) -> str:
+    """The first data set the model's input shape and class count fit (toys: by shape only)."""
+    if spec.input_shape == (2,):
+        return "spirals" if spec.n_classes == 2 else "blobs"
+    for name in DATASETS:
+        if name in TOY_SETS:
+            continue
+        data = load(name, 200)
+        if data.input_shape == spec.input_shape and data.n_classes == spec.n_classes:
+            return name
+    raise ValueError(f"no built-in data set has input shape {spec.input_shape}; pass --dataset")
+
+
+def evaluate_on(model, data: Dataset) -> dict[str, float]:
+    train_loss, train_acc = evaluate(model, data.x_train, data.y_train)
+    test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+    return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
+
+
+def main(args: argparse.Namespace) -> dict:
+    model, spec = load_weights(args.weights)
+    name = args.dataset or fitting_dataset(spec)
+    data = load(name, args.samples, args.noise, args.data_seed)
+    if data.input_shape != spec.input_shape or data.n_classes != spec.n_classes:
+        raise ValueError(f"the model expects input {spec.input_shape} and {spec.n_classes} classes; "
+                         f"{name} has {data.input_shape} and {data.n_classes}")
+    return {"weights": str(args.weights), "spec": spec.to_dict(), "dataset": name,
+            "skips": model.skips, "parameters": sum(p.numel() for p in model.parameters()),
+            **evaluate_on(model, data)}
