@@ -184,3 +184,29 @@ def test_cli_json_centre_matches_train_loss() -> None:
     assert land["centre_loss"] == pytest.approx(out["train_loss"], rel=1e-5)
     assert set(land["roughness"]) >= {"nonconvex_share", "basin_share", "minima"}
     assert land["interpolation"]["loss"][-1] > 0
+
+
+def test_figures_plot_log10_loss_on_one_scale() -> None:
+    from resviz.figures import landscape as figs
+
+    ax = np.linspace(-1, 1, 5)
+    a, b = np.meshgrid(ax, ax)
+    res = {}
+    for name, z in (("plain", 10 ** (a**2 + b**2)), ("residual", 100 * (1 + a**2 + b**2))):
+        res[name] = {"axis": ax, "loss": z, "roughness": ls.roughness(z, ax),
+                     "ratio": ls.ratio_map(z, ax), "direction": {"t": ax, "loss": z[2]},
+                     "interpolation": {"t": ax, "loss": z[:, 2]}}
+    res["plain"]["loss"] = res["plain"]["loss"].copy()
+    res["plain"]["loss"][0, 0] = np.inf  # a diverged point is left blank, not plotted
+    labels = {"plain": "P", "residual": "R"}
+    surf = figs.surfaces(res, labels)
+    p, r = surf.data
+    np.testing.assert_allclose(np.asarray(r.z), np.log10(res["residual"]["loss"]))
+    assert np.isnan(np.asarray(p.z, dtype=float)[0, 0])
+    assert p.cmin == r.cmin == 0.0 and p.cmax == r.cmax == pytest.approx(np.log10(300))
+    cont = [t for t in figs.contours(res, labels).data if t.type == "contour"]
+    assert cont[0].contours.start == cont[1].contours.start
+    assert cont[0].contours.size == cont[1].contours.size
+    bars = figs.roughness_bars(res, labels)
+    assert list(bars.data[1].y) == [res["residual"]["roughness"][k]
+                                    for k in ("nonconvex_share", "basin_share")]

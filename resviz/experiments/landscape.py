@@ -32,7 +32,7 @@ from resviz.train import Trainer
 
 COMMAND = "landscape"
 NAMESPACE = "landscape"
-LINE_RANGE = (-0.25, 1.25)  # init at t = 0, trained at t = 1, a little beyond both ends
+LINE_RANGE = (0.0, 1.0)  # init to trained; beyond them BatchNorm variances could turn negative
 # progress(fraction done, stage, model name); stage is "train", "grid" or "lines"
 Progress = Callable[[float, str, str], None]
 

@@ -20,8 +20,14 @@ from resviz.i18n import _
 Results = Mapping[str, dict]
 
 
+def _logz(r: dict) -> np.ndarray:
+    """log10 loss with non-finite points (a diverged net) left blank."""
+    z = safe_log10(np.nan_to_num(np.asarray(r["loss"], dtype=float), nan=np.nan, posinf=np.nan))
+    return np.where(np.isfinite(z), z, np.nan)
+
+
 def _log_range(results: Results) -> tuple[float, float]:
-    logs = [safe_log10(r["loss"]) for r in results.values()]
+    logs = [_logz(r) for r in results.values()]
     finite = [v[np.isfinite(v)] for v in logs if np.isfinite(v).any()]
     if not finite:
         return 0.0, 1.0
@@ -45,7 +51,7 @@ def surfaces(results: Results, labels: Mapping[str, str]) -> go.Figure:
                         subplot_titles=_titles(results, labels), horizontal_spacing=0.02)
     lo, hi = _log_range(results)
     for i, r in enumerate(results.values()):
-        ax, z = np.asarray(r["axis"]), safe_log10(r["loss"])
+        ax, z = np.asarray(r["axis"]), _logz(r)
         fig.add_trace(go.Surface(x=ax, y=ax, z=z, cmin=lo, cmax=hi, colorscale="Viridis",
                                  showscale=i == n - 1, colorbar=_colorbar(lo, hi),
                                  hovertemplate="a=%{x:.2f}<br>b=%{y:.2f}<br>log10 loss=%{z:.2f}"
@@ -66,7 +72,7 @@ def contours(results: Results, labels: Mapping[str, str]) -> go.Figure:
     lo, hi = _log_range(results)
     size = (hi - lo) / 24
     for i, r in enumerate(results.values()):
-        ax, z = np.asarray(r["axis"]), safe_log10(r["loss"])
+        ax, z = np.asarray(r["axis"]), _logz(r)
         fig.add_trace(go.Contour(x=ax, y=ax, z=z, zmin=lo, zmax=hi, colorscale="Viridis",
                                  contours=dict(start=lo, end=hi, size=size),
                                  showscale=i == n - 1, colorbar=_colorbar(lo, hi),
@@ -91,17 +97,15 @@ def lines(results: Results, labels: Mapping[str, str]) -> go.Figure:
             fig.add_scatter(x=np.asarray(r[part]["t"]), y=np.asarray(r[part]["loss"]),
                             name=labels.get(name, name), legendgroup=name, showlegend=col == 1,
                             line=dict(color=c), row=1, col=col)
-    for t in (0.0, 1.0):
-        fig.add_vline(x=t, line=dict(color="grey", dash="dot", width=1), row=1, col=1)
     fig.update_yaxes(type="log", title_text=_("loss"))
-    fig.update_xaxes(title_text="t", row=1, col=1)
+    fig.update_xaxes(title_text=_("t (0 = initial, 1 = trained)"), row=1, col=1)
     fig.update_xaxes(title_text=_("step along direction 1"), row=1, col=2)
     return base_layout(fig, "", height=340)
 
 
 def metric_labels() -> dict[str, str]:
     return {"nonconvex_share": _("share of grid points that are non-convex"),
-            "basin_share": _("share of the grid not draining to the main minimum")}
+            "basin_share": _("share of the grid whose downhill walk misses the trained basin")}
 
 
 def roughness_bars(results: Results, labels: Mapping[str, str]) -> go.Figure:
