@@ -12,7 +12,7 @@ from resviz import sequence as seq
 from resviz.experiments.sequence import PROBE_BATCH, train_spec
 from resviz.figures import sequence as sfigs
 from resviz.i18n import _
-from resviz.spec import MAX_DEPTH, SpecError
+from resviz.spec import SpecError
 from resviz.train import Trainer, evaluate
 from ui import charts, layout, params
 
@@ -126,13 +126,14 @@ def live() -> None:
     x, y = probe(tr)
     now = {k: seq.state_grad_norms(m, x, y) for k, m in tr.models.items()
            if tr.diverged(k) is None}
-    depth = depth_profile(min(length, MAX_DEPTH), hidden, seed)
+    depth = depth_profile(seq.matching_depth(length), hidden, seed)
     charts.show(sfigs.time_and_depth(now, depth, LABELS, DEPTH_LABELS, run.extra["init"]),
                 "ls_grads")
     st.caption(_("Left: the gradient of the loss with respect to the hidden state h_t, on a "
                  "batch of test sequences (solid: now, dotted: at initialisation). Right: the "
                  "gradient with respect to each block's output in an untrained plain and "
-                 "residual net of depth T (tanh, no normalisation): the same picture."))
+                 "residual net with as many weight layers as the RNN has steps (T/2 blocks of "
+                 "two layers; tanh, no normalisation): the same picture."))
     charts.show(sfigs.curves({k: tr.history(k) for k in run.specs}, LABELS), "ls_curves")
     if tr.diverged("lstm") is None:
         xs = tr._xte[min(example, len(tr._xte) - 1)][None]

@@ -20,7 +20,7 @@ from torch import nn
 
 from resviz.data import Dataset, load
 from resviz.models import ResVizNet, build
-from resviz.spec import NetworkSpec, SpecError, TrainSpec
+from resviz.spec import MAX_DEPTH, NetworkSpec, SpecError, TrainSpec
 from resviz.train import Trainer
 
 KINDS = ("rnn", "lstm", "residual")
@@ -226,6 +226,12 @@ def deep_pair(depth: int, width: int = 32, seed: int = 0) -> dict[str, NetworkSp
     return {"plain": base.replace(family="plain"), "residual": base}
 
 
+def matching_depth(length: int) -> int:
+    """Blocks of a deep net with as many weight layers as a T-step RNN has steps: each
+    block holds two layers, each RNN step one (capped at the largest buildable depth)."""
+    return max(1, min(MAX_DEPTH, (length + 1) // 2))
+
+
 def depth_grad_norms(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[float]:
     """||dL/dh_l|| for the output of every block l = 1..L: the same measurement as
     state_grad_norms, across depth instead of time."""
@@ -240,7 +246,8 @@ def depth_grad_norms(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list
 
 def depth_profile(depth: int, width: int = 32, seed: int = 0, n: int = 400) -> dict[str, list[float]]:
     """Per-block hidden-state gradient norms of the untrained plain and residual deep nets,
-    on two-spirals."""
+    on two-spirals, computed in float64 so that tiny values are measured, not rounded to 0."""
     data = load("spirals", n, 0.1, seed)
-    return {k: depth_grad_norms(build(s), data.x_train, data.y_train)
+    x = data.x_train.double()  # float64: a deep plain net's gradient underflows float32
+    return {k: depth_grad_norms(build(s).double(), x, data.y_train)
             for k, s in deep_pair(depth, width, seed).items()}

@@ -19,12 +19,12 @@ def test_length_slider_sets_time_and_depth_axes() -> None:
     at = open_page(PAGE, SMALL)
     no_exception(at)
     g = traces(figure(at, "ls_grads"))
-    assert len(g["vanilla RNN"]) == 12 and len(g["plain deep net"]) == 12
+    assert len(g["vanilla RNN"]) == 12 and len(g["plain deep net"]) == 6
     assert g["vanilla RNN"][0] < g["residual RNN"][0]
     at.slider(key="ls_T").set_value(40).run()
     no_exception(at)
     g = traces(figure(at, "ls_grads"))
-    assert len(g["LSTM"]) == 40 and len(g["residual deep net"]) == 40
+    assert len(g["LSTM"]) == 40 and len(g["residual deep net"]) == 20
     assert g["vanilla RNN"][0] < 1e-3 * g["LSTM"][0]  # vanishing over 40 steps, at init
     assert np.asarray(figure(at, "ls_cell")["data"][0]["z"]).shape == (8, 40)
 

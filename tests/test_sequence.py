@@ -101,4 +101,4 @@ def test_cli_untrained(capsys):
     for m in out["models"].values():
         assert len(m["grad_norms"]) == 10 and m["grad_norms"] == m["grad_norms_init"]
         assert 0 <= m["test_acc"] <= 1
-    assert len(out["depth_grad_norms_init"]["plain"]) == 10
+    assert len(out["depth_grad_norms_init"]["plain"]) == 5  # 10 weight layers

@@ -2,7 +2,8 @@
 
 Reports the gradient norm of the loss w.r.t. the hidden state at every time step (at
 init and after training) and the final accuracy of each net, plus the per-block
-hidden-state gradient norms of an untrained plain and residual deep net of depth T:
+hidden-state gradient norms of an untrained plain and residual deep net with T weight
+layers (T/2 blocks):
 the same vanishing across time as across depth.
 """
 
@@ -12,8 +13,16 @@ import argparse
 import time
 
 from resviz.device import resolve_device
-from resviz.sequence import KIND_LABELS, TASK, depth_profile, make_trainer, state_grad_norms, trio
-from resviz.spec import MAX_DEPTH, TrainSpec
+from resviz.sequence import (
+    KIND_LABELS,
+    TASK,
+    depth_profile,
+    make_trainer,
+    matching_depth,
+    state_grad_norms,
+    trio,
+)
+from resviz.spec import TrainSpec
 
 COMMAND = "sequence"
 PROBE_BATCH = 256
@@ -57,4 +66,4 @@ def main(args: argparse.Namespace) -> dict:
     return {"length": args.length, "hidden": args.hidden, "symbols": args.symbols,
             "chance": 1 / args.symbols, "steps_done": trainer.step_count,
             "seconds": time.perf_counter() - t0, "models": models,
-            "depth_grad_norms_init": depth_profile(min(args.length, MAX_DEPTH), args.hidden, args.seed)}
+            "depth_grad_norms_init": depth_profile(matching_depth(args.length), args.hidden, args.seed)}

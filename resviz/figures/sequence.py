@@ -16,12 +16,11 @@ from resviz.train import Record
 
 # Colours follow the depth analogue: vanilla RNN = plain, LSTM = gated, residual RNN = residual.
 COLOR_OF = {"rnn": "plain", "lstm": "gated", "residual": "residual", "plain": "plain"}
-FLOOR = 1e-30
 
 
 def _line(fig: go.Figure, key: str, values: Sequence[float], name: str, col: int,
           dash: str = "solid", show: bool = True) -> None:
-    y = np.maximum(np.asarray(values, dtype=float), FLOOR)
+    y = [v if v > 0 else None for v in np.asarray(values, dtype=float).tolist()]  # 0: off the log axis
     fig.add_scatter(x=np.arange(1, len(y) + 1), y=y, name=name, mode="lines",
                     line=dict(color=color(COLOR_OF.get(key, key)), dash=dash),
                     legendgroup=f"{col}-{key}", showlegend=show, row=1, col=col)
@@ -46,7 +45,8 @@ def time_and_depth(time_norms: Mapping[str, Sequence[float]],
                      row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text=_("time step t (1 = first input)"), row=1, col=1)
-    fig.update_xaxes(title_text=_("block l (1 = nearest the input)"), row=1, col=2)
+    fig.update_xaxes(title_text=_("block l (two weight layers each; 1 = nearest the input)"),
+                     row=1, col=2)
     return base_layout(fig, _("The same vanishing gradient across time and across depth"),
                        height=380)
 
