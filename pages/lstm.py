@@ -133,7 +133,10 @@ def live() -> None:
                  "batch of test sequences (solid: now, dotted: at initialisation). Right: the "
                  "gradient with respect to each block's output in an untrained plain and "
                  "residual net with as many weight layers as the RNN has steps (T/2 blocks of "
-                 "two layers; tanh, no normalisation): the same picture."))
+                 "two layers; tanh, no normalisation): the same picture. The residual RNN's "
+                 "gradient does not vanish; at initialisation it even grows toward the first "
+                 "steps, because the same weights amplify it at every step. The LSTM's forget "
+                 "gate (below 1) keeps its carried memory in check."))
     charts.show(sfigs.curves({k: tr.history(k) for k in run.specs}, LABELS), "ls_curves")
     if tr.diverged("lstm") is None:
         xs = tr._xte[min(example, len(tr._xte) - 1)][None]
