@@ -126,9 +126,10 @@ for col, (name, r) in zip(cols, lands.items()):
     with col:
         st.markdown(f"**{labels[name]}**")
         c1, c2, c3 = st.columns(3)
-        c1.metric(_("loss at the weights"), f"{r['centre_loss']:.3g}")
-        c2.metric(_("non-convex points"), f"{rough['nonconvex_share']:.0%}")
-        c3.metric(_("drains elsewhere"), f"{rough['basin_share']:.0%}")
+        c1.metric(_("loss at θ"), f"{r['centre_loss']:.2g}",
+                  help=_("The trained net's own training loss: the centre of the grid."))
+        c2.metric(_("non-convex"), f"{rough['nonconvex_share']:.0%}")
+        c3.metric(_("drains away"), f"{rough['basin_share']:.0%}")
 
 tab1, tab2 = st.tabs([_("3D surface"), _("Contour map")])
 with tab1:
@@ -148,10 +149,11 @@ charts.show(figs.lines(lands, labels), key="ls_lines")
 
 st.subheader(_("Measured, not only seen"))
 st.markdown(_(
-    "**Non-convex points**: the share of grid points where the surface curves down in some "
+    "**Non-convex**: the share of grid points where the surface curves down in some "
     "direction (the smaller principal curvature of the grid's Hessian is negative, by more than "
-    "a tenth of the larger one). **Drains elsewhere**: the share of the grid from which walking "
-    "downhill does not end where the walk from the trained weights ends: 0% is a single bowl."))
+    "a tenth of the larger one). The second number is the share of the grid from which walking "
+    "downhill does not end where the walk from the trained weights ends (**drains away**): 0% is a "
+    "single bowl."))
 charts.show(figs.roughness_bars(lands, labels), key="ls_rough")
 if spec is not None and tspec is not None:
     table = depth_table(spec, tspec)

@@ -97,7 +97,7 @@ def lines(results: Results, labels: Mapping[str, str]) -> go.Figure:
             fig.add_scatter(x=np.asarray(r[part]["t"]), y=np.asarray(r[part]["loss"]),
                             name=labels.get(name, name), legendgroup=name, showlegend=col == 1,
                             line=dict(color=c), row=1, col=col)
-    fig.update_yaxes(type="log", title_text=_("loss"))
+    fig.update_yaxes(type="log", dtick=1, title_text=_("loss"))
     fig.update_xaxes(title_text=_("t (0 = initial, 1 = trained)"), row=1, col=1)
     fig.update_xaxes(title_text=_("step along direction 1"), row=1, col=2)
     return base_layout(fig, "", height=340)
