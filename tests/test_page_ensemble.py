@@ -43,8 +43,9 @@ def test_unraveled_view_draws_every_path_and_highlights_the_chosen_one(measured)
     at.selectbox(key="en_path2").set_value(1).run()
     lines2 = [d for d in figure(at, "en_unraveled")["data"] if d["mode"] == "lines"]
     assert [d["line"]["width"] for d in lines2] != widths
-    assert any("boxed{J_{1}}" in el.value for el in at.get("latex")) or any(
-        "boxed{J_{2}}" in el.value for el in at.get("latex"))
+    jac = [el.value for el in at.get("latex") if "boxed" in el.value]
+    assert len(jac) == 1 and "\\boxed{J_{1}}" in jac[0]  # path 1 of 4 goes through f1 only
+    assert jac[0].split("=")[-1].count("+") == 3  # 2^2 terms
 
 
 def test_measurement_shows_three_nets_band_and_dynamic_depth(measured):

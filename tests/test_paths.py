@@ -133,3 +133,25 @@ def test_trained_net_gradient_falls_with_path_length_and_band_is_short(trained_r
     assert band.share >= 0.9
     assert band.hi <= n / 2 and (band.lo + band.hi) / 2 < n / 3
     assert band.path_fraction < 0.5
+
+
+def test_the_2_to_the_n_path_terms_sum_to_the_full_jacobian():
+    """(I + J3)(I + J2)(I + J1) = sum over paths of their branch-Jacobian products (y = x + f(x))."""
+    net = _net(3)
+    x0 = torch.randn(1, 2, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        hs = net.features(x0)
+    jac = [torch.func.jacrev(lambda h, b=b: b.branch(h[None])[0])(h[0]) for b, h in zip(net.blocks, hs)]
+    total = torch.zeros(8, 8)
+    for subset in P.path_subsets(3):
+        term = torch.eye(8)
+        for i in subset:  # increasing block order: later blocks multiply on the left
+            term = jac[i] @ term
+        total += term
+    def through(h):
+        for b in net.blocks:
+            h = b(h)
+        return h
+
+    full = torch.func.jacrev(lambda h: through(h[None])[0])(hs[0][0])
+    assert torch.allclose(total, full, atol=1e-5)
