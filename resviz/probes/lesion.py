@@ -38,6 +38,7 @@ def masked_logits(model: ResVizNet, x: torch.Tensor, masks: torch.Tensor,
     try:
         h0 = model.stem(x)
         chunk = chunk or max(1, CHUNK_ELEMENTS // h0.numel())
+        masks = masks.to(h0.device)
         out = [_run_chunk(model, h0, masks[i:i + chunk]) for i in range(0, len(masks), chunk)]
     finally:
         model.train(was)
@@ -61,7 +62,7 @@ def _run_chunk(model: ResVizNet, h0: torch.Tensor, masks: torch.Tensor) -> torch
 def accuracies(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
     """Test accuracy of the model under each lesion mask (True = block kept)."""
     logits = masked_logits(model, x, masks)
-    return (logits.argmax(-1) == y.unsqueeze(0)).float().mean(1).numpy()
+    return (logits.argmax(-1) == y.unsqueeze(0)).float().mean(1).cpu().numpy()
 
 
 def delete_each(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[float]:

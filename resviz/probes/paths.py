@@ -119,7 +119,7 @@ def _as_op(fn: Callable[[torch.Tensor], torch.Tensor], h: torch.Tensor) -> _Op:
     if h.dim() != 2:
         return _Op(fn)
     w = h.shape[1]
-    basis = torch.eye(w, dtype=h.dtype).unsqueeze(1).expand(w, *h.shape)
+    basis = torch.eye(w, dtype=h.dtype, device=h.device).unsqueeze(1).expand(w, *h.shape)
     jac = vmap(fn)(basis).permute(1, 0, 2).contiguous()  # (batch, out, in)
     diag = torch.diagonal(jac, dim1=1, dim2=2)
     if torch.equal(jac, torch.diag_embed(diag)):
@@ -150,7 +150,7 @@ def masked_grads(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, masks: torc
         chunk = chunk or max(1, CHUNK_ELEMENTS // g_out.numel())
         out: list[torch.Tensor] = []
         for i in range(0, len(masks), chunk):
-            out.append(_backward_chunk(ops, g_out.detach(), masks[i:i + chunk]))
+            out.append(_backward_chunk(ops, g_out.detach(), masks[i:i + chunk].to(g_out.device)).cpu())
             if progress is not None:
                 progress(min(1.0, (i + chunk) / len(masks)))
     finally:
@@ -173,7 +173,7 @@ def _backward_chunk(ops: list[tuple[_Op, _Op]], g_out: torch.Tensor,
     sd = 1 if flat else 0  # the samples' dimension of v
     s = len(masks)
     v = (g_out.unsqueeze(1).expand(-1, s, -1) if flat else g_out.expand(s, *g_out.shape)).clone()
-    log_scale = torch.zeros(s, dtype=torch.float64)
+    log_scale = torch.zeros(s, dtype=torch.float64, device=v.device)
     for j in range(len(ops) - 1, -1, -1):
         branch, skip = ops[j]
         sel = masks[:, j]
