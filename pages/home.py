@@ -57,8 +57,9 @@ def trained_figures(step: story.Step, col) -> None:
     """Figures that need the short plain-vs-residual run: shown once it is stored."""
     if not (story.story_is_stored() or st.session_state.get("ho_trained")):
         with col:
-            st.info(_("This figure needs two 16-block nets trained for 150 steps (about 15 s on "
-                      "a laptop; `python -m resviz precompute` prepares it before class)."))
+            st.info(_("This figure needs three small nets (6 and 16 blocks) trained for 150 steps "
+                      "(about 15 s on a laptop; `python -m resviz precompute` prepares it before "
+                      "class)."))
             if st.button(_("Train them now"), key=f"ho_train_{step.key}"):
                 with st.spinner(_("Training...")):
                     _story_run()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -28,10 +28,12 @@ def go(page: str, params: Mapping[str, str]) -> None:
 
 
 def link(page: str, params: Mapping[str, str]) -> str:
-    """A relative shareable link: the page's url path and its settings."""
+    """The shareable link: this server's address, the page's url path and its settings."""
     url = next((p.url for p in PAGES if p.path == page), "")
     query = urlencode({**shared_params(), **dict(params)})
-    return f"./{url}" + (f"?{query}" if query else "")
+    here = urlsplit(str(st.context.url or ""))
+    base = f"{here.scheme}://{here.netloc}" if here.netloc else "."
+    return f"{base}/{url}" + (f"?{query}" if query else "")
 
 
 def button(label: str, page: str, params: Mapping[str, str], key: str, **kw) -> None:

@@ -10,7 +10,12 @@ import plotly.graph_objects as go
 from resviz.figures.style import base_layout, color
 from resviz.i18n import _
 
-H = 280  # every story figure is small
+H = 320  # every story figure is small
+
+
+def _layout(fig: go.Figure, title: str, **kw: object) -> go.Figure:
+    """Small figure, legend below the x-axis title."""
+    return base_layout(fig, title, height=H, **{"legend": dict(orientation="h", y=-0.3), **kw})
 
 
 def _family_label(fam: str) -> str:
@@ -25,14 +30,24 @@ def _colour(name: str) -> str:
     return "#7f7f7f" if name == "shallow" else color(name)
 
 
+def smooth(values: Sequence[float], window: int = 10) -> list[float]:
+    """Trailing running mean (minibatch losses are noisy); the first points average what exists."""
+    v = np.asarray(values, dtype=float)
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    n = np.minimum(np.arange(1, len(v) + 1), window)
+    return ((c[1:] - c[np.arange(1, len(v) + 1) - n]) / n).tolist()
+
+
 def loss_curves(steps: Sequence[int], loss: Mapping[str, Sequence[float]],
-                labels: Mapping[str, str] | None = None) -> go.Figure:
+                labels: Mapping[str, str] | None = None, window: int = 10) -> go.Figure:
     fig = go.Figure()
     for fam, ys in loss.items():
-        fig.add_scatter(x=list(steps), y=list(ys), name=_label(fam, labels), line=dict(color=_colour(fam)))
+        fig.add_scatter(x=list(steps), y=smooth(ys, window), name=_label(fam, labels),
+                        line=dict(color=_colour(fam)))
     fig.update_yaxes(type="log", title_text=_("training loss"))
     fig.update_xaxes(title_text=_("step"))
-    return base_layout(fig, _("Training loss: shallow plain, deep plain, deep residual"), height=H)
+    title = _("Training loss (mean of {n} steps): shallow plain, deep plain, deep residual").format(n=window)
+    return _layout(fig, title)
 
 
 def per_block(values: Mapping[str, Sequence[float]], title: str, ytitle: str, log: bool = False,
@@ -44,7 +59,7 @@ def per_block(values: Mapping[str, Sequence[float]], title: str, ytitle: str, lo
                         mode="lines+markers", line=dict(color=color(fam)))
     fig.update_yaxes(title_text=ytitle, type="log" if log else "linear")
     fig.update_xaxes(title_text=_("block"))
-    return base_layout(fig, title, height=H)
+    return _layout(fig, title)
 
 
 def bars(x: Sequence, y: Sequence[float], title: str, xtitle: str, ytitle: str,
@@ -52,7 +67,7 @@ def bars(x: Sequence, y: Sequence[float], title: str, xtitle: str, ytitle: str,
     fig = go.Figure(go.Bar(x=list(x), y=list(y), name=name, marker_color=color(colour)))
     fig.update_xaxes(title_text=xtitle)
     fig.update_yaxes(title_text=ytitle, type="log" if log else "linear")
-    return base_layout(fig, title, height=H)
+    return _layout(fig, title)
 
 
 def path_counts(counts: Sequence[int]) -> go.Figure:
@@ -69,7 +84,7 @@ def gates(by_bias: Mapping[float, Sequence[float]]) -> go.Figure:
                         name=_("gate bias {b}").format(b=b), line=dict(color=color(str(b), i + 2)))
     fig.update_yaxes(range=[0, 1], title_text=_("mean transform gate T(x)"))
     fig.update_xaxes(title_text=_("block"))
-    return base_layout(fig, _("Highway net at initialisation: gates start mostly closed"), height=H)
+    return _layout(fig, _("Highway net at initialisation: gates start mostly closed"))
 
 
 def lesion(acc: Mapping[str, Sequence[float]], full: Mapping[str, float],
@@ -81,7 +96,7 @@ def lesion(acc: Mapping[str, Sequence[float]], full: Mapping[str, float],
         fig.add_hline(y=full[fam], line=dict(color=_colour(fam), dash="dash"))
     fig.update_yaxes(range=[0, 1.02], title_text=_("test accuracy"))
     fig.update_xaxes(title_text=_("deleted block"))
-    return base_layout(fig, _("Delete one block (dashed: nothing deleted)"), height=H, barmode="group")
+    return _layout(fig, _("Delete one block (dashed: nothing deleted)"), barmode="group")
 
 
 def family(counts: Mapping[str, Mapping[str, float]]) -> go.Figure:
@@ -93,7 +108,7 @@ def family(counts: Mapping[str, Mapping[str, float]]) -> go.Figure:
                     name=_("GFLOPs (paper)"), mode="lines+markers", line=dict(color=color("plain")))
     fig.update_layout(yaxis=dict(title_text=_("parameters (millions)")),
                       yaxis2=dict(title_text=_("GFLOPs (paper)"), overlaying="y", side="right"))
-    return base_layout(fig, _("The ResNet family: size and cost"), height=H)
+    return _layout(fig, _("The ResNet family: size and cost"))
 
 
 def orderings(result: Mapping) -> go.Figure:
@@ -109,7 +124,7 @@ def orderings(result: Mapping) -> go.Figure:
         fig.add_bar(x=labels, y=[result["test_error"][n] for n in names], name=_("ours: 2D toy"),
                     marker_color=color("residual"), text=[f"#{ours_rank[n]}" for n in names])
     fig.update_yaxes(title_text=_("test error (%)"))
-    return base_layout(fig, _("Unit orderings: test error and rank (#1 = best)"), height=H, barmode="group")
+    return _layout(fig, _("Unit orderings: test error and rank (#1 = best)"), barmode="group")
 
 
 def paper_only(paper_error: Mapping[str, float]) -> dict:
