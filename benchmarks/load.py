@@ -1,0 +1,161 @@
+"""A classroom against one server: N browser sessions train on the Playground at once.
+
+Each session opens its own link (`?a_depth=<unique>`), presses Start and trains to the step
+limit. Checks: every session finishes, each sees only its own state (its model A's depth in
+the boundary title, its own step counter ending exactly at the limit), no exception box.
+Reports p50/p95 of open -> first chart and Start -> first live update, the time to finish,
+and the server's resident memory (sampled every 0.5 s; psutil if present, else /proc).
+
+  .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests import browser_utils as bu  # noqa: E402
+
+TIMEOUT_MS = 900_000
+
+
+async def step_of(page) -> int | None:
+    loc = page.locator(bu.FRESH).get_by_text(bu.STEP_RE).first
+    if await loc.count() == 0:
+        return None
+    m = bu.STEP_RE.search(await loc.inner_text())
+    return int(m.group(1)) if m else None
+
+
+async def poll(predicate, timeout: float, every: float = 0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if value := await predicate():
+            return value
+        await asyncio.sleep(every)
+    raise TimeoutError("condition not met")
+
+
+async def session(browser, base: str, depth: int, steps: int) -> dict:
+    """One user: open their link, Start, train to the limit, check they saw only their own run."""
+    ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
+    page = await ctx.new_page()
+    out: dict = {"depth": depth, "ok": False}
+    try:
+        t0 = time.perf_counter()
+        await page.goto(f"{base}/playground?a_depth={depth}&pg_steps={steps}", timeout=TIMEOUT_MS)
+        title = page.locator(f"{bu.FRESH}.st-key-pg_boundary_A .gtitle").first
+        await title.wait_for(timeout=TIMEOUT_MS)
+        out["chart_s"] = time.perf_counter() - t0
+        await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
+        t1 = time.perf_counter()
+        await page.locator(".st-key-pg_start button").click()
+        await poll(lambda: _moved(page), TIMEOUT_MS / 1000, every=0.05)
+        out["update_s"] = time.perf_counter() - t1
+        await poll(lambda: _finished(page, steps), TIMEOUT_MS / 1000, every=0.5)
+        out["finish_s"] = time.perf_counter() - t1
+        own = f"A: residual, {depth} blocks" in (await title.text_content() or "")
+        errors = await page.locator("[data-testid=stException]").count()
+        out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
+        out["ok"] = own and errors == 0 and out["final_step"] == steps
+    except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
+        out["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+    finally:
+        await ctx.close()
+    return out
+
+
+async def _moved(page) -> bool:
+    return (await step_of(page) or 0) > 0
+
+
+async def _finished(page, steps: int) -> bool:
+    return await step_of(page) == steps and await page.get_by_text("training", exact=True).count() == 0
+
+
+async def crowd(base: str, users: int, steps: int) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=bu.CHROMIUM, args=bu.CHROMIUM_ARGS)
+        results = await asyncio.gather(*[session(browser, base, 2 + i % 99, steps) for i in range(users)])
+        await browser.close()
+    return list(results)
+
+
+def pct(xs: list[float], q: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=50, help="each session's step limit (50..3000)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if why := bu.chromium_missing():
+        sys.exit(why)
+    samples: list[int] = []
+    stop = threading.Event()
+    with bu.streamlit_server() as (base, proc):
+        def sample() -> None:
+            while not stop.is_set():
+                samples.append(bu.rss_bytes(proc.pid))
+                stop.wait(0.5)
+
+        idle = bu.rss_bytes(proc.pid)
+        threading.Thread(target=sample, daemon=True).start()
+        t0 = time.perf_counter()
+        results = asyncio.run(crowd(base, args.users, args.steps))
+        wall = time.perf_counter() - t0
+        time.sleep(3)
+        after = bu.rss_bytes(proc.pid)
+        stop.set()
+    report = summary(results, args, wall, idle, max(samples, default=0), after)
+    print(json.dumps({"summary": report, "sessions": results}, indent=1) if args.json else table(report))
+
+
+def summary(results: list[dict], args, wall: float, idle: int, peak: int, after: int) -> dict:
+    def col(k: str) -> list[float]:
+        return [r[k] for r in results if k in r]
+
+    mib = 2**20
+    return {"users": args.users, "steps": args.steps, "finished_ok": sum(r["ok"] for r in results),
+            "isolation_failures": sum(r.get("own_state") is False for r in results),
+            "errors": [r["error"] for r in results if "error" in r][:5],
+            "chart_p50_s": pct(col("chart_s"), .5), "chart_p95_s": pct(col("chart_s"), .95),
+            "update_p50_s": pct(col("update_s"), .5), "update_p95_s": pct(col("update_s"), .95),
+            "finish_p50_s": pct(col("finish_s"), .5), "finish_p95_s": pct(col("finish_s"), .95),
+            "wall_s": wall, "rss_idle_mib": idle / mib, "rss_peak_mib": peak / mib,
+            "rss_after_mib": after / mib,
+            "steps_per_s_p50": statistics.median([args.steps / f for f in col("finish_s")] or [0])}
+
+
+def table(r: dict) -> str:
+    def f(x) -> str:
+        return "-" if x is None else f"{x:.1f}"
+
+    lines = [f"{r['users']} users x {r['steps']} steps: {r['finished_ok']}/{r['users']} finished "
+             f"correctly, {r['isolation_failures']} saw another's state, wall {r['wall_s']:.0f} s",
+             f"{'':<26}{'p50':>8}{'p95':>8}",
+             f"{'open -> first chart (s)':<26}{f(r['chart_p50_s']):>8}{f(r['chart_p95_s']):>8}",
+             f"{'Start -> first update (s)':<26}{f(r['update_p50_s']):>8}{f(r['update_p95_s']):>8}",
+             f"{'Start -> finished (s)':<26}{f(r['finish_p50_s']):>8}{f(r['finish_p95_s']):>8}",
+             f"server RSS MiB: idle {r['rss_idle_mib']:.0f}, peak {r['rss_peak_mib']:.0f}, "
+             f"after {r['rss_after_mib']:.0f}"]
+    return "\n".join(lines + [f"error: {e}" for e in r["errors"]])
+
+
+if __name__ == "__main__":
+    main()
