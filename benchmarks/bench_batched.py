@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from resviz.batched import BatchedTrainer
-from resviz.data import load
-from resviz.device import resolve_device
-from resviz.models import build
-from resviz.spec import NetworkSpec, TrainSpec
-from resviz.train import Trainer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
+
+from resviz.batched import BatchedTrainer  # noqa: E402
+from resviz.data import load  # noqa: E402
+from resviz.device import resolve_device  # noqa: E402
+from resviz.models import build  # noqa: E402
+from resviz.spec import NetworkSpec, TrainSpec  # noqa: E402
+from resviz.train import Trainer  # noqa: E402
 
 
 def specs(m: int, depth: int, width: int) -> dict[str, NetworkSpec]:

@@ -8,7 +8,7 @@ maths: losses are summed, and each model's loss depends only on its own slice, s
 slice gets its own gradient; Adam and SGD are elementwise, so one optimiser over the
 stacked tensors is M independent optimisers.
 
-Batch normalisation: the stacked activations (M, B, W) are viewed as (B, M*W) and passed
+Batch normalisation: the stacked activations (M, W, B) are viewed as (1, M*W, B) and passed
 to one `F.batch_norm` call whose running buffers are the M models' buffers laid end to
 end. Each (model, channel) column gets its own batch statistics in training and its own
 running statistics in evaluation, updated with the same momentum, exactly as if the
@@ -66,7 +66,7 @@ def batchable(specs: Sequence[NetworkSpec]) -> bool:
 
 
 class StackedNet:
-    """M ResVizNets of one shape as stacked tensors; forward maps (B, in) to (M, B, classes)."""
+    """M ResVizNets of one shape as stacked tensors; forward maps (B, in) to (M, classes, B)."""
 
     def __init__(self, specs: Sequence[NetworkSpec], device: str | torch.device = "cpu") -> None:
         check_batchable(specs)
@@ -95,22 +95,29 @@ class StackedNet:
         self.training = mode
         return self
 
-    def _lin(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        w, b = self.t[name + ".weight"], self.t[name + ".bias"]
-        return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+    def _lin(self, h: torch.Tensor, name: str) -> torch.Tensor:
+        """(M, in, B) -> (M, out, B): the weights (M, out, in) multiply from the left."""
+        return torch.baddbmm(self.t[name + ".bias"].unsqueeze(2), self.t[name + ".weight"], h)
 
-    def _bn(self, x: torch.Tensor, name: str) -> torch.Tensor:
+    def _bn(self, h: torch.Tensor, name: str) -> torch.Tensor:
+        """(M, W, B) viewed as (1, M*W, B): one batch_norm call, stats per (model, unit)."""
         if not self.norm:
-            return x
-        m, b, w = x.shape
-        h = x.transpose(0, 1).reshape(b, m * w)
+            return h
+        m, w, b = h.shape
         t = self.t
-        h = F.batch_norm(h, t[name + ".running_mean"].view(-1), t[name + ".running_var"].view(-1),
-                         t[name + ".weight"].view(-1), t[name + ".bias"].view(-1),
-                         self.training, BN_MOMENTUM, BN_EPS)
-        if self.training:
-            t[name + ".num_batches_tracked"].add_(1)
-        return h.view(b, m, w).transpose(0, 1)
+        out = F.batch_norm(h.reshape(1, m * w, b), t[name + ".running_mean"].view(-1),
+                           t[name + ".running_var"].view(-1), t[name + ".weight"].view(-1),
+                           t[name + ".bias"].view(-1), self.training, BN_MOMENTUM, BN_EPS)
+        return out.view(m, w, b)
+
+    def count_batch(self) -> None:
+        """nn.BatchNorm counts batches seen; keep the count so unstacked models match."""
+        if self.norm and self.training:
+            torch._foreach_add_(self._counters, 1)
+
+    @property
+    def _counters(self) -> list[torch.Tensor]:
+        return [v for k, v in self.t.items() if k.endswith("num_batches_tracked")]
 
     def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
         """The five orderings of resviz.blocks.ResidualBlock, on stacked tensors."""
@@ -129,9 +136,15 @@ class StackedNet:
         return x * skip + w2(a(n2(w1(a(n1(x))))))  # full_preact
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        h = self._lin(x.unsqueeze(0).expand(self.m, -1, -1), "stem")
+        """Inputs (B, in) -> logits (M, classes, B).
+
+        Activations live as (models, units, batch): every layer is then one baddbmm and
+        every batch norm one call on a free view, with no transposes or copies.
+        """
+        h = self._lin(x.t().unsqueeze(0).expand(self.m, -1, -1), "stem")
         for i in range(self.depth):
             h = self._block(h, i)
+        self.count_batch()
         return self._lin(self.act(h), "head.2")
 
     def unstack(self) -> list[ResVizNet]:
@@ -145,8 +158,8 @@ class StackedNet:
 
 
 def _losses(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    m, b, c = out.shape
-    return F.cross_entropy(out.reshape(m * b, c), y.repeat(m), reduction="none").view(m, b).mean(1)
+    """Per-model mean cross-entropy of logits (M, classes, B)."""
+    return F.cross_entropy(out, y.expand(out.shape[0], -1), reduction="none").mean(1)
 
 
 class BatchedTrainer:
@@ -186,7 +199,7 @@ class BatchedTrainer:
         was = self.net.training
         out = self.net.train(False)(x)
         self.net.train(was)
-        acc = (out.argmax(2) == y).float().mean(1)
+        acc = (out.argmax(1) == y).float().mean(1)
         return _losses(out, y).tolist(), acc.tolist()
 
     def _freeze(self, i: int) -> None:
@@ -268,10 +281,15 @@ class BatchedTrainer:
 
 
 def _optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
-    """The same optimiser resviz.train builds; elementwise, so stacking changes nothing."""
+    """The same optimiser resviz.train builds; elementwise, so stacking changes nothing.
+
+    foreach=True: on CPU PyTorch otherwise loops over the tensors in Python, which would
+    cost more than the stacked forward and backward together.
+    """
     if spec.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=spec.weight_decay)
-    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+        return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=spec.weight_decay,
+                               foreach=True)
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
 
 
 def make_trainer(specs: Mapping[str, NetworkSpec], data: Dataset, spec: TrainSpec,
