@@ -23,21 +23,21 @@ layout.header(_("Lesion study"), _(
     "Huang et al. 2016) makes it sturdier still."))
 
 run = session.playground()
-source = params.radio("ls_src", _("Networks"), ["train", "playground"], "train", horizontal=True,
+source = params.radio("le_src", _("Networks"), ["train", "playground"], "train", horizontal=True,
                       fmt=lambda s: _("train residual and plain here") if s == "train" else
                       _("the Playground's models A and B, as they are now"))
 
 
 def show(studies: dict, labels: dict) -> None:
-    charts.show(figs.single_deletion(studies, labels), "ls_single")
+    charts.show(figs.single_deletion(studies, labels), "le_single")
     for name, s in studies.items():
         d = s["delete_each"]
         st.markdown(_("**{label}**: intact {base:.1%}; with one block deleted {mean:.1%} on average, "
                       "{worst:.1%} at worst (block {at}).").format(
             label=labels[name], base=s["accuracy"], mean=sum(d) / len(d), worst=min(d),
             at=d.index(min(d)) + 1))
-    charts.show(figs.k_deletion(studies, labels), "ls_k")
-    charts.show(figs.reorder(studies, labels), "ls_reorder")
+    charts.show(figs.k_deletion(studies, labels), "le_k")
+    charts.show(figs.reorder(studies, labels), "le_reorder")
 
 
 def already_off(name: str, model) -> None:
@@ -58,7 +58,7 @@ def already_off(name: str, model) -> None:
                    .format(name=name, blocks=", ".join(map(str, deleted))))
 
 
-draws = params.slider("ls_draws", _("Random draws per k"), 1, 10, 5)
+draws = params.slider("le_draws", _("Random draws per k"), 1, 10, 5)
 
 if source == "playground":
     if run is None or not run.steps:
@@ -75,12 +75,12 @@ if source == "playground":
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-depth = params.slider("ls_depth", _("Depth (blocks)"), 2, 54, 12, container=c1)
-dataset = params.select("ls_data", _("Data set"), list(TOY_SETS), "moons", fmt=_, container=c2,
+depth = params.slider("le_depth", _("Depth (blocks)"), 2, 54, 12, container=c1)
+dataset = params.select("le_data", _("Data set"), list(TOY_SETS), "moons", fmt=_, container=c2,
                         help=_("A plain net must be able to learn the task, or it has nothing to lose."))
-steps = params.slider("ls_steps", _("Training steps"), 20, 1000, 300, 10, container=c2)
-use_sd = params.toggle("ls_sd", _("Also train with stochastic depth"), True, container=c3)
-p_last = params.slider("ls_pl", _("Survival of the last block p_L"), 0.1, 1.0, 0.5, 0.05,
+steps = params.slider("le_steps", _("Training steps"), 20, 1000, 300, 10, container=c2)
+use_sd = params.toggle("le_sd", _("Also train with stochastic depth"), True, container=c3)
+p_last = params.slider("le_pl", _("Survival of the last block p_L"), 0.1, 1.0, 0.5, 0.05,
                        container=c3, disabled=not use_sd)
 try:
     tspec = TrainSpec(dataset=dataset, steps=steps, eval_every=50)
@@ -90,7 +90,7 @@ except SpecError as e:
     st.stop()
 sd = p_last if use_sd else None
 result = store.get("lesion", spec, tspec, draws, sd)
-if result is None and st.button(_("Train and lesion"), key="ls_go", type="primary"):
+if result is None and st.button(_("Train and lesion"), key="le_go", type="primary"):
     bar = st.progress(0.0, text=_("Training..."))
     result = lx.cached_run(spec, tspec, draws, sd,
                            progress=lambda f, text: bar.progress(min(1.0, f), text=text))

@@ -15,22 +15,22 @@ def _named(fig: dict) -> dict[str, dict]:
 
 
 def test_trained_here_residual_survives_deletion_plain_does_not():
-    at = open_page("pages/lesion.py", {"ls_depth": "6", "ls_steps": "60", "ls_draws": "2"})
+    at = open_page("pages/lesion.py", {"le_depth": "6", "le_steps": "60", "le_draws": "2"})
     no_exception(at)
     assert not at.get("plotly_chart")  # nothing is drawn before the button
-    at.button(key="ls_go").click().run()
+    at.button(key="le_go").click().run()
     no_exception(at)
-    single = list(_named(figure(at, "ls_single")).values())
+    single = list(_named(figure(at, "le_single")).values())
     assert len(single) == 3 and all(len(d["y"]) == 6 for d in single)
     residual, plain, _sd = (np.mean(d["y"]) for d in single)
     assert residual > plain + 0.2
-    k_points = sum(len(d["x"]) for d in figure(at, "ls_k")["data"] if not d.get("name"))
+    k_points = sum(len(d["x"]) for d in figure(at, "le_k")["data"] if not d.get("name"))
     assert k_points == 3 * 7 * 2  # three nets, k = 0..6, two draws
-    at.slider(key="ls_draws").set_value(3).run()  # a new setting: nothing cached, asks again
+    at.slider(key="le_draws").set_value(3).run()  # a new setting: nothing cached, asks again
     no_exception(at)
     assert not at.get("plotly_chart")
-    at.slider(key="ls_draws").set_value(2).run()  # back: the stored result shows at once
-    assert len(_named(figure(at, "ls_reorder"))) == 3
+    at.slider(key="le_draws").set_value(2).run()  # back: the stored result shows at once
+    assert len(_named(figure(at, "le_reorder"))) == 3
 
 
 def test_playground_toggles_carry_over():
@@ -42,14 +42,14 @@ def test_playground_toggles_carry_over():
     run.models["A"].set_skips([True, False, True, True, True])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[session.KEY] = run
-    at.query_params["ls_src"] = "playground"
-    at.query_params["ls_draws"] = "2"
+    at.query_params["le_src"] = "playground"
+    at.query_params["le_draws"] = "2"
     at.switch_page("pages/lesion.py")
     at.run()
     no_exception(at)
     assert any("blocks 2." in w.value or "blocks 2 " in w.value for w in at.warning)
     assert any("no skip connections" in c.value for c in at.caption)
-    single = _named(figure(at, "ls_single"))
+    single = _named(figure(at, "le_single"))
     assert len(single) == 2
     a = next(d for n, d in single.items() if "A" in n)
     assert a["marker"]["symbol"][1] == "x" and a["marker"]["symbol"][0] == "circle"
