@@ -16,7 +16,7 @@ from resviz.spec import SpecError
 from resviz.train import Trainer, evaluate
 from ui import charts, layout, params
 
-KEY = "ls_run"
+KEY = "sq_run"
 CHUNK_SECONDS = 0.25
 
 layout.header(_("The LSTM analogy: depth is time"), _(
@@ -28,15 +28,15 @@ layout.header(_("The LSTM analogy: depth is time"), _(
     "carries h: the identity shortcut, across time instead of depth."))
 
 with st.sidebar.expander(_("Task and nets"), expanded=True):
-    length = params.slider("ls_T", _("Sequence length T"), 2, 100, 30)
-    hidden = params.select_slider("ls_hidden", _("Hidden units"), [8, 16, 32, 64], 32)
-    forget_bias = params.slider("ls_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0, 2.0, 0.5,
+    length = params.slider("sq_T", _("Sequence length T"), 2, 100, 30)
+    hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64], 32)
+    forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0, 2.0, 0.5,
                                 help=_("sigmoid(b) is the forget gate's starting value: 2 "
                                        "gives 0.88, so the memory starts mostly kept."))
 with st.sidebar.expander(_("Training"), expanded=True):
-    lr = params.select_slider("ls_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], 3e-3)
-    max_steps = params.slider("ls_steps", _("Stop after steps"), 50, 2000, 400, 50)
-    seed = params.slider("ls_seed", _("Seed"), 0, 99, 0)
+    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], 3e-3)
+    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, 400, 50)
+    seed = params.slider("sq_seed", _("Seed"), 0, 99, 0)
 
 
 @dataclass
@@ -86,18 +86,18 @@ LABELS = {"rnn": _("vanilla RNN"), "lstm": _("LSTM"), "residual": _("residual RN
 DEPTH_LABELS = {"plain": _("plain deep net"), "residual": _("residual deep net")}
 
 b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
-if b1.button(_("Start"), key="ls_start", type="primary", disabled=run.running,
+if b1.button(_("Start"), key="sq_start", type="primary", disabled=run.running,
              icon=":material/play_arrow:"):
     run.running = True
     st.rerun()
-if b2.button(_("Pause"), key="ls_pause", disabled=not run.running, icon=":material/pause:"):
+if b2.button(_("Pause"), key="sq_pause", disabled=not run.running, icon=":material/pause:"):
     run.running = False
     st.rerun()
-if b3.button(_("Reset"), key="ls_reset", icon=":material/restart_alt:"):
+if b3.button(_("Reset"), key="sq_reset", icon=":material/restart_alt:"):
     run = fresh_run()
     st.session_state[KEY] = run
 
-example = params.slider("ls_ex", _("Sequence shown in the LSTM maps (test sequence)"), 0, 99, 0)
+example = params.slider("sq_ex", _("Sequence shown in the LSTM maps (test sequence)"), 0, 99, 0)
 
 
 def train_chunk() -> None:
@@ -128,7 +128,7 @@ def live() -> None:
            if tr.diverged(k) is None}
     depth = depth_profile(seq.matching_depth(length), hidden, seed)
     charts.show(sfigs.time_and_depth(now, depth, LABELS, DEPTH_LABELS, run.extra["init"]),
-                "ls_grads")
+                "sq_grads")
     st.caption(_("Left: the gradient of the loss with respect to the hidden state h_t, on a "
                  "batch of test sequences (solid: now, dotted: at initialisation). Right: the "
                  "gradient with respect to each block's output in an untrained plain and "
@@ -137,7 +137,7 @@ def live() -> None:
                  "gradient does not vanish; at initialisation it even grows toward the first "
                  "steps, because the same weights amplify it at every step. The LSTM's forget "
                  "gate (below 1) keeps its carried memory in check."))
-    charts.show(sfigs.curves({k: tr.history(k) for k in run.specs}, LABELS), "ls_curves")
+    charts.show(sfigs.curves({k: tr.history(k) for k in run.specs}, LABELS), "sq_curves")
     if tr.diverged("lstm") is None:
         xs = tr._xte[min(example, len(tr._xte) - 1)][None]
         mem = seq.lstm_memory(tr.models["lstm"], xs)
@@ -145,8 +145,8 @@ def live() -> None:
         first = int(xs[0, 0, :-1].argmax())
         st.markdown(_("The sequence shown starts with symbol **{s}**; the nets must name it "
                       "after {n} more steps.").format(s=first, n=length - 1))
-        charts.show(sfigs.forget_gates(mem), "ls_forget")
-        charts.show(sfigs.cell_state(mem), "ls_cell")
+        charts.show(sfigs.forget_gates(mem), "sq_forget")
+        charts.show(sfigs.cell_state(mem), "sq_cell")
 
 
 st.fragment(live, run_every=0.05 if run.running else None)()

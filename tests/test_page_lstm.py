@@ -8,7 +8,7 @@ import numpy as np
 from apptest_utils import figure, no_exception, open_page
 
 PAGE = "pages/lstm.py"
-SMALL = {"ls_T": "12", "ls_hidden": "8", "ls_steps": "50"}
+SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}
 
 
 def traces(fig: dict) -> dict[str, list[float]]:
@@ -18,31 +18,31 @@ def traces(fig: dict) -> dict[str, list[float]]:
 def test_length_slider_sets_time_and_depth_axes() -> None:
     at = open_page(PAGE, SMALL)
     no_exception(at)
-    g = traces(figure(at, "ls_grads"))
+    g = traces(figure(at, "sq_grads"))
     assert len(g["vanilla RNN"]) == 12 and len(g["plain deep net"]) == 6
     assert g["vanilla RNN"][0] < g["residual RNN"][0]
-    at.slider(key="ls_T").set_value(40).run()
+    at.slider(key="sq_T").set_value(40).run()
     no_exception(at)
-    g = traces(figure(at, "ls_grads"))
+    g = traces(figure(at, "sq_grads"))
     assert len(g["LSTM"]) == 40 and len(g["residual deep net"]) == 20
     assert g["vanilla RNN"][0] < 1e-3 * g["LSTM"][0]  # vanishing over 40 steps, at init
-    assert np.asarray(figure(at, "ls_cell")["data"][0]["z"]).shape == (8, 40)
+    assert np.asarray(figure(at, "sq_cell")["data"][0]["z"]).shape == (8, 40)
 
 
 def test_forget_bias_slider_moves_the_forget_gates() -> None:
     at = open_page(PAGE, SMALL)
-    mean = figure(at, "ls_forget")["data"][0]["y"]
+    mean = figure(at, "sq_forget")["data"][0]["y"]
     assert abs(np.mean(mean) - 1 / (1 + math.exp(-2))) < 0.06
-    at.slider(key="ls_fb").set_value(0.0).run()
+    at.slider(key="sq_fb").set_value(0.0).run()
     no_exception(at)
-    assert abs(np.mean(figure(at, "ls_forget")["data"][0]["y"]) - 0.5) < 0.06
+    assert abs(np.mean(figure(at, "sq_forget")["data"][0]["y"]) - 0.5) < 0.06
 
 
 def test_start_trains_the_three_nets() -> None:
     at = open_page(PAGE, SMALL)
-    at.button(key="ls_start").click().run()
+    at.button(key="sq_start").click().run()
     at.run()
     no_exception(at)
-    curves = figure(at, "ls_curves")["data"]
+    curves = figure(at, "sq_curves")["data"]
     assert len(curves[0]["y"]) > 1
     assert any("step 0 of" not in m.value for m in at.markdown if "of 50" in m.value)
