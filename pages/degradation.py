@@ -125,6 +125,10 @@ charts.show(figs.deepest_curves(done[deepest]["curves"], deepest), key="dg_curve
 st.caption(_("Bold: error on the training set; thin: error on the test set. The deep plain net "
              "is worse on both, as in the paper's Fig. 1 — so it is not overfitting."))
 
+stacked = all(g.get("batched") for g in done.values())
+st.caption(_("Training took {s:.1f} s in all ({how}).").format(
+    s=result["seconds"], how=_("each depth's models stacked and trained as one") if stacked
+    else _("one model after another")))
 with st.expander(_("All runs")):
     st.dataframe(result["rows"], hide_index=True)
 d1, d2 = st.columns(2)
