@@ -51,10 +51,12 @@ class ModelState:
 
 
 def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
+    """foreach=True: one fused update over all tensors (PyTorch loops per tensor on the CPU)."""
     if spec.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9,
-                               weight_decay=spec.weight_decay)
-    return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+                               weight_decay=spec.weight_decay, foreach=True)
+    return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay,
+                            foreach=True)
 
 
 def survival_schedule(depth: int, p_last: float) -> list[float]:
