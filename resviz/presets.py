@@ -1,8 +1,9 @@
 """Presets that reproduce the papers in miniature: plain data, one per paper figure.
 
 A preset is a page plus the URL settings that page reads, so opening it is the same as
-opening a shared link. `runs` are the experiment commands (with flags) that
-`python -m resviz precompute` runs to fill the disk store before class.
+opening a shared link. `jobs` name what
+`python -m resviz precompute` computes for it, with exactly the page's settings, so the
+disk store holds what the page will ask for.
 Labels are English, marked with N_() for the extractor and translated when shown.
 """
 
@@ -24,7 +25,7 @@ class Preset:
     page: str  # e.g. "pages/degradation.py"
     params: tuple[tuple[str, str], ...]  # URL settings, in the page's own keys
     note: str  # what to look at, one or two sentences
-    runs: tuple[tuple[str, ...], ...] = ()  # `python -m resviz <run...>` commands that fill the store
+    jobs: tuple[str, ...] = ()  # what `python -m resviz precompute` computes for it (see precompute.py)
 
     @property
     def query(self) -> dict[str, str]:
@@ -36,29 +37,29 @@ PRESETS: tuple[Preset, ...] = (
            "pages/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1"), ("dg_data", "spirals")),
            N_("Deeper plain nets have a higher training error than shallow ones; residual "
               "nets of the same depth do not. Not overfitting: the training error itself rises."),
-           (("degradation",),)),
+           ("degradation",)),
     Preset("he2016", N_("He 2016 Table 2: unit orderings"), "He et al. 2016, Table 2",
            "pages/playground.py",
            (("a_ord", "full_preact"), ("b_fam", "residual"), ("b_ord", "bn_after_add")),
            N_("Full pre-activation (A) against batch normalisation after the addition (B), "
               "which puts BN on the shortcut path. The home page ranks all five orderings "
               "beside the paper's CIFAR-10 errors."),
-           (("orderings",),)),
+           ("orderings",)),
     Preset("veit2016", N_("Veit 2016 Fig. 3 and 6: lesion and paths"), "Veit et al. 2016, Fig. 3, 6",
-           "pages/lesion.py", (("ls_src", "train"), ("ls_depth", "16"), ("ls_sd", "1")),
+           "pages/lesion.py", (("le_src", "train"), ("le_depth", "16"), ("le_sd", "1")),
            N_("Delete one block of a ResNet and the accuracy barely moves; delete one layer of a "
               "plain net and it falls to chance. Most gradient comes from short paths."),
-           (("lesion",), ("paths",))),
+           ("lesion", "paths")),
     Preset("srivastava2015", N_("Srivastava 2015 Fig. 2: gates"), "Srivastava et al. 2015, Fig. 2",
            "pages/highway.py", (("hw_depth", "30"), ("hw_gb", "-2.0"), ("hw_data", "spirals")),
            N_("Transform-gate biases, mean gate activity per layer and one example's sparse gate "
               "pattern of a trained highway net."),
-           (("highway",),)),
+           ("highway",)),
     Preset("li2018", N_("Li 2018: landscapes"), "Li et al. 2018, Fig. 1, 5",
            "pages/landscape.py", (("ls_src", "pair"), ("ls_depth", "20"), ("ls_grid", "21")),
            N_("Filter-normalised loss surfaces: chaotic without skip connections, smooth and "
               "convex-looking with them."),
-           (("landscape",),)),
+           ("landscape",)),
 )
 
 

@@ -39,7 +39,7 @@ def test_presets_are_well_formed() -> None:
         assert any(label.startswith(needle) for label in labels)
     for p in PRESETS:
         assert p.page in pages and (ROOT / p.page).exists()
-        assert p.runs, p.key
+        assert p.jobs, p.key
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in p.params)
 
 
@@ -79,27 +79,50 @@ def test_preset_overrides_values_kept_from_an_earlier_visit() -> None:
     assert at.session_state["a_ord"] == "full_preact"
 
 
-def test_precompute_runs_presets_and_skips_missing_commands(monkeypatch) -> None:
-    from resviz.experiments import orderings, precompute
+def _precompute(monkeypatch, preset: Preset) -> dict:
+    from resviz.experiments import precompute
 
-    tiny = ("orderings", "--depth", "2", "--width", "8", "--samples", "200", "--steps", "5", "--seeds", "1")
-    fake = Preset("x", "X", "fig", "pages/playground.py", (), "note", (tiny, ("no_such_experiment",)))
-    monkeypatch.setattr(precompute, "PRESETS", (fake,))
-    args = type("A", (), {"only": None, "no_home": True, "dry_run": False})()
-    out = precompute.main(args)
-    assert [d["job"] for d in out["done"]] == ["x/" + " ".join(tiny)]
-    assert out["skipped"][0]["job"] == "x/no_such_experiment"
-    # the store now holds the result: the same run is not computed again
-    monkeypatch.setattr(orderings, "train_seed", lambda *a: pytest.fail("recomputed"))
-    net = orderings.DEFAULT_NET.replace(depth=2, width=8)
-    orderings.run(net, orderings.DEFAULT_TRAIN.replace(n_samples=200, steps=5), seeds=(0,))
+    monkeypatch.setattr(precompute, "PRESETS", (preset,))
+    args = type("Args", (), {"only": None, "no_home": True, "dry_run": False})()
+    return precompute.main(args)
 
 
-def test_precompute_lists_every_preset_run() -> None:
+@pytest.mark.parametrize("page,query,prompt", [
+    ("pages/lesion.py", {"le_depth": "2", "le_steps": "20", "le_draws": "1", "le_sd": "0"},
+     "Train and lesion"),
+    ("pages/degradation.py", {"dg_maxdepth": "4", "dg_seeds": "1", "dg_steps": "50", "dg_width": "8"},
+     "Run the sweep"),
+])
+def test_precompute_fills_exactly_what_the_page_reads(monkeypatch, page, query, prompt) -> None:
+    """Open the page with these settings: before precompute it asks to train; after, it shows results."""
+    job = Path(page).stem
+    before = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    for k, v in query.items():
+        before.query_params[k] = v
+    before.run()
+    assert any(prompt in i.value for i in before.info)
+    out = _precompute(monkeypatch, Preset("x", "X", "fig", page, tuple(query.items()), "note", (job,)))
+    assert [d["job"] for d in out["done"]] == [f"x/{job}"], out
+    after = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    for k, v in query.items():
+        after.query_params[k] = v
+    after.run()
+    no_exception(after)
+    assert not any(prompt in i.value for i in after.info)
+    assert after.get("plotly_chart")
+
+
+def test_precompute_skips_what_it_cannot_compute(monkeypatch) -> None:
+    fake = Preset("x", "X", "fig", "pages/highway.py", (), "note", ("highway", "no_such_job"))
+    out = _precompute(monkeypatch, fake)
+    assert out["done"] == []
+    assert [s["job"] for s in out["skipped"]] == ["x/highway", "x/no_such_job"]
+
+
+def test_precompute_lists_every_preset_job() -> None:
     from resviz.experiments import precompute
 
     labels = [label for label, _job in precompute.jobs(home=True)]
     assert {"home/story", "home/resnet_family", "home/orderings"} <= set(labels)
-    for p in PRESETS:
-        for argv in p.runs:
-            assert any(label.endswith(" ".join(argv)) for label in labels)
+    assert [f"{p.key}/{j}" for p in PRESETS for j in p.jobs] == labels[3:]
+    assert all(j in precompute.JOBS for p in PRESETS for j in p.jobs)
