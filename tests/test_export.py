@@ -119,6 +119,14 @@ def _gradient_chart(query: dict[str, str], state: dict[str, str]) -> tuple[dict,
     return json.loads(chart.proto.config), json.loads(chart.proto.spec), at
 
 
+def test_evaluate_rejects_a_file_that_is_not_weights(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not weights at all")
+    assert cli(["evaluate", "--weights", str(bad)]) == 2
+    assert "not a readable ResViz weights file" in capsys.readouterr().err
+    assert cli(["evaluate", "--weights", str(tmp_path / "missing.safetensors")]) == 2
+
+
 def test_chart_camera_format_and_presenter_mode() -> None:
     config, spec, _at = _gradient_chart({}, {})
     assert config["toImageButtonOptions"]["format"] == "png"

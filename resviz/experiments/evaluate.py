@@ -45,8 +45,16 @@ def evaluate_on(model, data: Dataset) -> dict[str, float]:
     return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
 
 
+def read(path: str):
+    """The model and spec in `path`; any unreadable file is a clear ValueError, not a traceback."""
+    try:
+        return load_weights(path)
+    except Exception as e:  # safetensors raises its own error type for a corrupt header
+        raise ValueError(f"{path}: not a readable ResViz weights file ({e})") from e
+
+
 def main(args: argparse.Namespace) -> dict:
-    model, spec = load_weights(args.weights)
+    model, spec = read(args.weights)
     name = args.dataset or fitting_dataset(spec)
     data = load(name, args.samples, args.noise, args.data_seed)
     if data.input_shape != spec.input_shape or data.n_classes != spec.n_classes:
