@@ -18,7 +18,7 @@ layout.header(_("Residual networks, step by step"), _(
 
 with st.container(border=True):
     st.markdown("**" + _("Presets: the papers' figures in miniature") + "**")
-    ui_presets.picker("ho_presets")
+    ui_presets.picker("ho_preset")
 
 
 @st.cache_data(max_entries=4, ttl=3600, show_spinner=False)

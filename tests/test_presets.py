@@ -50,8 +50,8 @@ def test_preset_button_opens_its_page_with_its_settings(key: str) -> None:
     if _placeholder(preset.page):
         pytest.skip(f"{preset.page} is still a placeholder")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.selectbox(key="ho_presets_choice").set_value(key).run()
-    at.button(key="ho_presets_open").click().run()
+    at.selectbox(key="ho_preset").set_value(key).run()
+    at.button(key="ho_preset_open").click().run()
     no_exception(at)
     assert not at.warning or all("not valid here" not in w.value for w in at.warning)
     # every key is read by the page (a widget of that key exists) and holds the preset's value
@@ -73,8 +73,8 @@ def test_preset_overrides_values_kept_from_an_earlier_visit() -> None:
     """A value changed on the page before must not survive opening the preset."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.session_state["_keep_a_ord"] = "relu_before_add"  # as left by an earlier Playground visit
-    at.selectbox(key="ho_presets_choice").set_value("he2016").run()
-    at.button(key="ho_presets_open").click().run()
+    at.selectbox(key="ho_preset").set_value("he2016").run()
+    at.button(key="ho_preset_open").click().run()
     no_exception(at)
     assert at.session_state["a_ord"] == "full_preact"
 
@@ -126,3 +126,14 @@ def test_precompute_lists_every_preset_job() -> None:
     assert {"home/story", "home/resnet_family", "home/orderings"} <= set(labels)
     assert [f"{p.key}/{j}" for p in PRESETS for j in p.jobs] == labels[3:]
     assert all(j in precompute.JOBS for p in PRESETS for j in p.jobs)
+
+
+def test_chosen_preset_lives_in_the_url() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["ho_preset"] = "li2018"
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="ho_preset").value == "li2018"
+    assert any("/landscape?" in c.value and "ls_depth=20" in c.value for c in at.code)
+    at.selectbox(key="ho_preset").set_value("he2016").run()
+    assert _url(at)["ho_preset"] == "he2016"

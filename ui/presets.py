@@ -9,6 +9,7 @@ import streamlit as st
 
 from resviz.i18n import _
 from resviz.presets import PRESETS, Preset
+from ui import params
 from ui.nav import PAGES
 
 _KEEP = "_keep_"  # ui.params keeps a widget's value here across pages
@@ -47,11 +48,11 @@ def open_preset(preset: Preset, key: str) -> None:
            type="primary")
 
 
-def picker(key: str = "presets") -> None:
-    """Pick one of the papers' presets, read what to look at, open it."""
+def picker(key: str = "preset") -> None:
+    """Pick one of the papers' presets (kept in the URL as `key`), read what to look at, open it."""
     names = {p.key: p for p in PRESETS}
-    choice = st.selectbox(_("Reproduce a paper's figure in miniature"), list(names),
-                          format_func=lambda k: _(names[k].name), key=f"{key}_choice")
+    choice = params.select(key, _("Reproduce a paper's figure in miniature"), list(names), PRESETS[0].key,
+                           fmt=lambda k: _(names[k].name))
     preset = names[choice]
     st.caption(_(preset.note))
     c1, c2 = st.columns([1, 2])
