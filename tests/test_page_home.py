@@ -107,3 +107,11 @@ def test_chinese_home() -> None:
     no_exception(at)
     assert at.title[0].value == "残差网络，一步一步"
     assert "梯度" in figure(at, "ho_fig_gradients")["layout"]["title"]["text"]
+
+
+def test_bad_link_falls_back_with_a_notice() -> None:
+    at = open_home({"ho_blocks": "999", "ho_preset": "nope"})
+    no_exception(at)
+    notices = " ".join(w.value for w in at.warning)
+    assert "ho_blocks" in notices and "ho_preset" in notices
+    assert len(figure(at, "ho_fig_ensemble")["data"][0]["y"]) == 11  # the default, 10 blocks
