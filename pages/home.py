@@ -97,7 +97,7 @@ def orderings_figure(col) -> None:
         if stored:
             st.caption(_("Our ranking, best first: {ours}. Rank correlation with the paper: "
                          "{rho:+.2f}. At this size the differences are close to seed noise.").format(
-                ours=", ".join(_(o) for o in result["rank_ours"]), rho=result["spearman"]))
+                ours=_(", ").join(_(o) for o in result["rank_ours"]), rho=result["spearman"]))
         elif st.button(_("Train the five orderings here (about a minute)"), key="ho_run_orderings"):
             bar = st.progress(0.0, text=_("Training..."))
             _orderings_result(lambda f: bar.progress(f, text=_("Training...")))

@@ -119,10 +119,12 @@ def orderings(result: Mapping) -> go.Figure:
     labels = [_(n) for n in names]
     fig = go.Figure()
     fig.add_bar(x=labels, y=[result["paper_error"][n] for n in names], name=_("paper: CIFAR-10, ResNet-110"),
-                marker_color=color("plain"), text=[f"#{paper_rank[n]}" for n in names])
+                marker_color=color("plain"), text=[f"#{paper_rank[n]}" for n in names],
+                textposition="outside")
     if result.get("test_error"):
         fig.add_bar(x=labels, y=[result["test_error"][n] for n in names], name=_("ours: 2D toy"),
-                    marker_color=color("residual"), text=[f"#{ours_rank[n]}" for n in names])
+                    marker_color=color("residual"), text=[f"#{ours_rank[n]}" for n in names],
+                    textposition="outside")
     fig.update_yaxes(title_text=_("test error (%)"))
     return _layout(fig, _("Unit orderings: test error and rank (#1 = best)"), barmode="group")
 
