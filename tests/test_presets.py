@@ -73,10 +73,12 @@ def test_preset_overrides_values_kept_from_an_earlier_visit() -> None:
     """A value changed on the page before must not survive opening the preset."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.session_state["_keep_a_ord"] = "relu_before_add"  # as left by an earlier Playground visit
+    at.session_state["_keep_a_depth"] = 80  # not a preset setting: back to the page's default
     at.selectbox(key="ho_preset").set_value("he2016").run()
     at.button(key="ho_preset_open").click().run()
     no_exception(at)
     assert at.session_state["a_ord"] == "full_preact"
+    assert at.session_state["a_depth"] == 20
 
 
 def _precompute(monkeypatch, preset: Preset) -> dict:

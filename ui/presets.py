@@ -20,11 +20,22 @@ def shared_params() -> dict[str, str]:
     return {k: v for k, v in st.query_params.to_dict().items() if k in ("lang", "presenter", "device")}
 
 
+def _prefixes(params: Mapping[str, str]) -> tuple[str, ...]:
+    """Each page's URL keys share a prefix (dg_, le_, a_ ...): the preset's keys name the page's."""
+    return tuple({k.split("_")[0] + "_" for k in params if "_" in k})
+
+
 def go(page: str, params: Mapping[str, str]) -> None:
-    """Switch to `page` showing exactly `params`: values kept from an earlier visit are dropped."""
-    for key in params:
-        st.session_state.pop(key, None)
-        st.session_state.pop(_KEEP + key, None)
+    """Switch to `page` showing exactly `params`, everything else of that page at its default.
+
+    ui.params keeps a page's values across visits; a preset drops them first, so a setting
+    changed on an earlier visit cannot leak into the preset's view.
+    """
+    prefixes = _prefixes(params)
+    for key in list(st.session_state.keys()):
+        bare = key[len(_KEEP):] if key.startswith(_KEEP) else key
+        if bare in params or (prefixes and bare.startswith(prefixes)):
+            del st.session_state[key]
     st.switch_page(page, query_params={**shared_params(), **dict(params)})
 
 
