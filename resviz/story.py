@@ -38,14 +38,15 @@ STEPS: tuple[Step, ...] = (
             "one: its **training** error is higher, so it is not overfitting. This is the "
             "degradation problem. Below: a 6-block and a 16-block plain net and the 16-block net "
             "with skip connections, trained on the same batches."),
-         "pages/degradation.py", (), N_("Open the degradation experiment")),
+         "pages/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1")),
+         N_("Open the degradation experiment")),
     Step("skip", N_("2. The skip connection"),
          N_("Let the input jump over a block and be added to its output: y = F(x) + x. With "
             "F = 0 the block is exactly the identity, so extra blocks can do no harm. Because the "
             "shortcut carries x unchanged it is called an identity shortcut connection. Below: how "
             "similar each block's output still is to the net's input, at initialisation (no "
             "batch normalisation)."),
-         "pages/architecture.py", (), N_("See the blocks and their shortcuts")),
+         "pages/architecture.py", (("ar_group", "shortcuts"),), N_("See the blocks and their shortcuts")),
     Step("residual", N_("3. Learning the residual R(x) = H(x) − x"),
          N_("With the shortcut, the layers of a residual block no longer learn the whole output "
             "H(x), only the residual R(x) = H(x) − x, and H(x) = R(x) + x. Pushing R towards zero "
@@ -59,7 +60,7 @@ STEPS: tuple[Step, ...] = (
             "identity term to every Jacobian: the gradient reaches the early layers undiminished "
             "and they learn as fast as the last ones. Below: per-block gradient norms at "
             "initialisation, one batch, no batch normalisation."),
-         "pages/gradient_flow.py", (), N_("Explore the gradient flow")),
+         "pages/gradient_flow.py", (("gf_norm", "0"),), N_("Explore the gradient flow")),
     Step("orderings", N_("5. Five ways to order a residual unit"),
          N_("Where batch normalisation and ReLU sit relative to the addition matters: He et al. "
             "(2016) found that full pre-activation (BN and ReLU before the weights, nothing after "
@@ -80,7 +81,7 @@ STEPS: tuple[Step, ...] = (
             "moves (only the first block, which does the heavy lifting here, matters). A plain "
             "net has only one path: removing any layer breaks it. In effect the residual net "
             "chooses its own depth during training."),
-         "pages/lesion.py", (), N_("Run the lesion study")),
+         "pages/lesion.py", (("le_src", "train"), ("le_depth", "16")), N_("Run the lesion study")),
     Step("highway", N_("8. Highway networks and the LSTM"),
          N_("Highway networks came first: y = H(x)·T(x) + x·(1 − T(x)), with a learned gate T "
             "deciding how much passes through the layers and how much is carried. The LSTM "

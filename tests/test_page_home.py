@@ -115,3 +115,12 @@ def test_bad_link_falls_back_with_a_notice() -> None:
     notices = " ".join(w.value for w in at.warning)
     assert "ho_blocks" in notices and "ho_preset" in notices
     assert len(figure(at, "ho_fig_ensemble")["data"][0]["y"]) == 11  # the default, 10 blocks
+
+
+@pytest.mark.parametrize("step", [s for s in story.STEPS if s.params], ids=lambda s: s.key)
+def test_story_buttons_use_keys_their_page_reads(step) -> None:
+    """Each setting a story button sends is a URL key its target page creates a widget for."""
+    source = (ROOT / step.page).read_text(encoding="utf-8")
+    for key, _value in step.params:
+        per_model = 'f"{k}_' + key.split("_", 1)[1] + '"'  # the Playground's a_/b_ keys
+        assert f'"{key}"' in source or per_model in source, (step.key, key)
