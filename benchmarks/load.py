@@ -28,10 +28,12 @@ TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session s
 
 
 async def step_of(page) -> int | None:
+    """The step counter now, or None while it is not drawn (a rerun may replace it any time)."""
     loc = page.locator(bu.FRESH).get_by_text(bu.STEP_RE).first
-    if await loc.count() == 0:
+    try:
+        m = bu.STEP_RE.search(await loc.inner_text(timeout=2000))
+    except Exception:  # noqa: BLE001 - gone between lookup and read: ask again next poll
         return None
-    m = bu.STEP_RE.search(await loc.inner_text())
     return int(m.group(1)) if m else None
 
 
@@ -44,7 +46,7 @@ async def poll(predicate, timeout: float, every: float = 0.1):
     raise TimeoutError("condition not met")
 
 
-async def session(browser, base: str, depth: int, steps: int) -> dict:
+async def session(browser, base: str, depth: int, steps: int, budget: float) -> dict:
     """One user: open their link, Start, train to the limit, check they saw only their own run."""
     ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await ctx.new_page()
@@ -58,16 +60,22 @@ async def session(browser, base: str, depth: int, steps: int) -> dict:
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         t1 = time.perf_counter()
         await page.locator(".st-key-pg_start button").click()
-        await poll(lambda: _moved(page), TIMEOUT_MS / 1000, every=0.05)
+        await poll(lambda: _moved(page), budget, every=0.05)
         out["update_s"] = time.perf_counter() - t1
-        await poll(lambda: _finished(page, steps), TIMEOUT_MS / 1000, every=0.5)
+        await poll(lambda: _finished(page, steps), budget - (time.perf_counter() - t0), every=0.5)
         out["finish_s"] = time.perf_counter() - t1
-        own = f"A: residual, {depth} blocks" in (await title.text_content() or "")
+        await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
+        own = f"A: residual, {depth} blocks" in (await title.text_content(timeout=TIMEOUT_MS) or "")
         errors = await page.locator("[data-testid=stException]").count()
         out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
         out["ok"] = own and errors == 0 and out["final_step"] == steps
     except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
         out["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+        try:
+            out["last_step"] = await step_of(page)
+            out["reconnecting"] = await page.locator(bu.READY).count() == 0
+        except Exception:  # noqa: BLE001
+            pass
     finally:
         await ctx.close()
     return out
@@ -81,12 +89,13 @@ async def _finished(page, steps: int) -> bool:
     return await step_of(page) == steps and await page.get_by_text("training", exact=True).count() == 0
 
 
-async def crowd(base: str, users: int, steps: int) -> list[dict]:
+async def crowd(base: str, users: int, steps: int, budget: float) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=bu.CHROMIUM, args=bu.CHROMIUM_ARGS)
-        results = await asyncio.gather(*[session(browser, base, 2 + i % 99, steps) for i in range(users)])
+        results = await asyncio.gather(*[session(browser, base, 2 + i % 99, steps, budget)
+                                                 for i in range(users)])
         await browser.close()
     return list(results)
 
@@ -102,6 +111,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=10)
     ap.add_argument("--steps", type=int, default=50, help="each session's step limit (50..3000)")
+    ap.add_argument("--budget", type=float, default=1500, help="seconds a session may take in all")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if why := bu.chromium_missing():
@@ -117,7 +127,7 @@ def main() -> None:
         idle = bu.rss_bytes(proc.pid)
         threading.Thread(target=sample, daemon=True).start()
         t0 = time.perf_counter()
-        results = asyncio.run(crowd(base, args.users, args.steps))
+        results = asyncio.run(crowd(base, args.users, args.steps, args.budget))
         wall = time.perf_counter() - t0
         time.sleep(3)
         after = bu.rss_bytes(proc.pid)
