@@ -19,7 +19,7 @@ NEEDS_MODEL = [p for p in PAGES if "require_trained(" in (ROOT / p.path).read_te
 PLACEHOLDER = "under construction"
 # URL settings that make a page use the Playground's model (pages may also train their own)
 USE_PLAYGROUND = {"ensemble.py": {"en_src": "A"}, "landscape.py": {"ls_src": "playground"},
-                  "lesion.py": {"ls_src": "playground"}}
+                  "lesion.py": {"le_src": "playground"}}
 
 
 def offer(at) -> list:
