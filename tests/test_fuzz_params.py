@@ -167,31 +167,3 @@ def test_shared_sidebar_keys_fall_back_through_the_entry_point() -> None:
     assert all(f"'{k}'" in notices for k in ("lang", "presenter", "device")), notices
     assert at.session_state["lang"] == "en" and at.session_state["presenter"] is False
     assert at.session_state["device"] == "auto"
-
-
-def _url_keys(path) -> set[str]:
-    """Literal keys of the ui.params widgets a page creates (its URL keys)."""
-    import ast
-
-    keys = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and ast.unparse(node.func.value) == "params" and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-            keys.add(node.args[0].value)
-    return keys
-
-
-def test_no_two_pages_share_a_url_key() -> None:
-    """A shared key carries one page's value into another (session state and links)."""
-    from tests.apptest_utils import ROOT
-    from ui.nav import PAGES
-
-    seen: dict[str, str] = {}
-    clashes = []
-    for info in PAGES:
-        for k in _url_keys(ROOT / info.path):
-            if k in seen:
-                clashes.append(f"{k}: {seen[k]} and {info.path}")
-            seen[k] = info.path
-    assert clashes == []
