@@ -93,6 +93,13 @@ if run is None or run.tspec != tspec or any(
     run = fresh_run()
     session.set_playground(run)
 
+BIG_MODEL = 1_000_000
+for name, model in run.models.items():
+    n_params = sum(p.numel() for p in model.parameters())
+    if n_params > BIG_MODEL:
+        st.warning(_("Model {name} has {n:,} parameters: each step will take a while on a laptop. "
+                     "Fewer blocks or a smaller width keep training live.").format(name=name, n=n_params))
+
 b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
 if b1.button(_("Start"), key="pg_start", type="primary", disabled=run.running,
              icon=":material/play_arrow:"):

@@ -207,7 +207,7 @@ def _cifar_row(n: int) -> dict:
             "mmacs": macs / 1e6, "error_paper": err, "stages": stage_table(model, sizes)}
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def cifar_row(n: int) -> dict:
     """Depth, parameters, multiply-adds at 32×32 and (where the paper has it) the error."""
     return store.get_or_compute("cifar_family", (n, torch.__version__), lambda: _cifar_row(n))
