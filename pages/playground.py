@@ -11,7 +11,7 @@ from resviz.figures import training as figs
 from resviz.i18n import _
 from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from resviz.train import evaluate
-from ui import charts, layout, params, session
+from ui import charts, export, layout, params, session
 
 CHUNK_SECONDS = 0.25  # one fragment run trains this long, then redraws: stays interruptible
 MAX_STEPS = 3000
@@ -80,8 +80,8 @@ def fresh_run() -> session.PlaygroundRun:
     data = load(dataset, n_samples, noise, data_seed)
     specs = {"A": shape_for(spec_a, data), "B": shape_for(spec_b, data)}
     new = session.new_run(specs, tspec, str(layout.device()))
-    for name in specs:
-        st.session_state.pop(f"pg_skips_{name}", None)
+    for key in [k for k in st.session_state if str(k).startswith("pg_skips_")]:
+        del st.session_state[key]
     return new
 
 
@@ -133,24 +133,32 @@ def train_chunk() -> None:
         run.running = False
 
 
+SKIP_ROW = 10  # toggles per row: pills do not wrap, so long nets get several rows
+
+
 def skip_controls(name: str) -> None:
     """Per-block skip toggles for one model; changes apply to the trained model at once."""
     model = run.models[name]
-    key = f"pg_skips_{name}"
-    blocks = list(range(1, len(model.blocks) + 1))
-    if key not in st.session_state:
-        st.session_state[key] = [i + 1 for i, on in enumerate(model.skips) if on]
+    n = len(model.blocks)
+    rows = [list(range(r + 1, min(r + SKIP_ROW, n) + 1)) for r in range(0, n, SKIP_ROW)]
+    keys = [f"pg_skips_{name}_{i}" for i in range(len(rows))]
+    for key, row in zip(keys, rows):
+        if key not in st.session_state:
+            st.session_state[key] = [b for b in row if model.skips[b - 1]]
 
     def apply() -> None:
-        on = set(st.session_state[key])
-        model.set_skips([i in on for i in blocks])
+        on = {b for key in keys for b in st.session_state[key]}
+        model.set_skips([b in on for b in range(1, n + 1)])
 
     def all_to(value: bool) -> None:
-        st.session_state[key] = blocks if value else []
+        for key, row in zip(keys, rows):
+            st.session_state[key] = list(row) if value else []
         apply()
 
-    st.pills(_("Skips of {name} (highlighted = on; click to toggle)").format(name=name), blocks,
-             selection_mode="multi", key=key, on_change=apply)
+    st.markdown(_("Skips of {name} (highlighted = on; click to toggle)").format(name=name))
+    for key, row in zip(keys, rows):
+        st.pills(_("Blocks {a}–{b}").format(a=row[0], b=row[-1]), row, selection_mode="multi",
+                 key=key, on_change=apply, label_visibility="collapsed")
     c1, c2 = st.columns(2)
     c1.button(_("All skips on"), key=f"pg_all_on_{name}", on_click=all_to, args=(True,))
     c2.button(_("All skips off"), key=f"pg_all_off_{name}", on_click=all_to, args=(False,))
@@ -200,7 +208,5 @@ for col, name in zip(scols, run.specs):
 
 if dataset not in TOY_SETS:
     st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
-
-from ui import export  # noqa: E402  (the export section, appended last)
 
 export.playground_section(run)

@@ -71,3 +71,13 @@ def test_divergent_learning_rate_shows_message() -> None:
         at.run()
     no_exception(at)
     assert any("diverged at step" in e.value for e in at.error)
+
+
+def test_one_block_skip_toggle_in_a_later_row_reaches_the_model() -> None:
+    at = open_page(PAGE, {"a_depth": "25"})
+    assert [p.key for p in at.pills if p.key.startswith("pg_skips_A")] == [
+        "pg_skips_A_0", "pg_skips_A_1", "pg_skips_A_2"]
+    at.pills(key="pg_skips_A_2").set_value([21, 22, 24, 25]).run()  # block 23 off
+    at.button(key="pg_start").click().run()
+    shapes = figure(at, "pg_grads")["data"][0]["marker"]["pattern"]["shape"]
+    assert [i + 1 for i, s in enumerate(shapes) if s == "/"] == [23]

@@ -29,7 +29,7 @@ def curves(histories: Mapping[str, Sequence[Record]], labels: Mapping[str, str])
     if not any(histories.values()):
         fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.5, xref="paper",
                            yref="paper", showarrow=False, font=dict(size=18, color="#6b7280"))
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_xaxes(title_text=_("step"))
     return base_layout(fig, "", height=320)
@@ -70,7 +70,7 @@ def grad_bars(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
             pattern = dict(shape=["" if s else "/" for s in skips[name]])
         fig.add_bar(x=np.arange(1, len(g) + 1), y=g, name=labels.get(name, name),
                     marker=dict(color=color(name, i), pattern=pattern))
-    fig.update_yaxes(type="log", title_text=_("gradient norm"))
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text=_("gradient norm"))
     fig.update_xaxes(title_text=_("block (1 = nearest the input)"))
     return base_layout(fig, _("Per-block gradient norm (log scale)"), height=320,
                        barmode="group")
