@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import streamlit as st
 
@@ -15,10 +14,9 @@ from resviz.i18n import _
 from resviz.probes import gates
 from resviz.spec import SpecError, TrainSpec
 from resviz.train import evaluate
-from ui import charts, layout, params, session
+from ui import charts, layout, live, params, session
 
 KEY = "hw_run"
-CHUNK_SECONDS = 0.25
 OPENNESS_GRID = [i / 10 for i in range(11)]
 
 layout.header(_("Highway networks"), _(
@@ -75,41 +73,27 @@ if (run is None or run.tspec != tspec or run.specs != wanted
 
 LABELS = {"plain": _("plain"), "residual": _("residual"), "highway": _("highway")}
 
-b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
-if b1.button(_("Start"), key="hw_start", type="primary", disabled=run.running,
-             icon=":material/play_arrow:"):
-    run.running = True
-    st.rerun()
-if b2.button(_("Pause"), key="hw_pause", disabled=not run.running, icon=":material/pause:"):
-    run.running = False
-    st.rerun()
-if b3.button(_("Reset"), key="hw_reset", icon=":material/restart_alt:"):
-    run = fresh_run()
-    st.session_state[KEY] = run
+
+
+def reset() -> session.PlaygroundRun:
+    new = fresh_run()
+    st.session_state[KEY] = new
+    return new
+
+
+run = live.controls(run, "hw", reset)
 
 n_test = len(run.data.y_test)
 example = params.slider("hw_ex", _("Example shown in the single-example maps (test point)"),
                         0, 299, 0)
 
 
-def train_chunk() -> None:
-    t0 = time.perf_counter()
-    for _rec in run.trainer.run(max_steps - run.steps):
-        if time.perf_counter() - t0 > CHUNK_SECONDS:
-            break
-    if run.steps >= max_steps or all(run.trainer.diverged(k) is not None for k in run.specs):
-        run.running = False
-
-
-def live() -> None:
-    if run.running:
-        train_chunk()
+def draw() -> None:
     for name in run.specs:
         if run.trainer.diverged(name) is not None:
             st.error(_("The {name} net diverged at step {step}: lower the learning rate and "
                        "press Reset.").format(name=LABELS[name], step=run.trainer.diverged(name)))
-    st.markdown(_("step {step} of {max}").format(step=run.steps, max=max_steps)
-                + (" · **" + _("training") + "**" if run.running else ""))
+    live.status(run, max_steps)
     cols = st.columns(3)
     for col, name in zip(cols, run.specs):
         _loss, acc = evaluate(run.models[name], run.trainer._xte, run.trainer._yte)
@@ -134,7 +118,7 @@ def live() -> None:
         charts.show(tfigs.grad_bars(last, LABELS), "hw_grads")
 
 
-st.fragment(live, run_every=0.05 if run.running else None)()
+live.fragment(run, max_steps, draw)
 
 hw, xte, yte = run.models["highway"], run.trainer._xte, run.trainer._yte
 healthy = run.trainer.diverged("highway") is None

@@ -3,7 +3,6 @@ the gradient across time beside the gradient across depth; the LSTM's gates and 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -14,10 +13,9 @@ from resviz.figures import sequence as sfigs
 from resviz.i18n import _
 from resviz.spec import SpecError
 from resviz.train import Trainer, evaluate
-from ui import charts, layout, params
+from ui import charts, layout, live, params
 
 KEY = "sq_run"
-CHUNK_SECONDS = 0.25
 
 layout.header(_("The LSTM analogy: depth is time"), _(
     "An RNN unrolled over T steps is a T-layer deep net that shares its weights. The task: "
@@ -85,40 +83,26 @@ if run is None or run.specs != specs or run.trainer.spec != tspec:
 LABELS = {"rnn": _("vanilla RNN"), "lstm": _("LSTM"), "residual": _("residual RNN")}
 DEPTH_LABELS = {"plain": _("plain deep net"), "residual": _("residual deep net")}
 
-b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
-if b1.button(_("Start"), key="sq_start", type="primary", disabled=run.running,
-             icon=":material/play_arrow:"):
-    run.running = True
-    st.rerun()
-if b2.button(_("Pause"), key="sq_pause", disabled=not run.running, icon=":material/pause:"):
-    run.running = False
-    st.rerun()
-if b3.button(_("Reset"), key="sq_reset", icon=":material/restart_alt:"):
-    run = fresh_run()
-    st.session_state[KEY] = run
+
+
+def reset() -> SeqRun:
+    new = fresh_run()
+    st.session_state[KEY] = new
+    return new
+
+
+run = live.controls(run, "sq", reset)
 
 example = params.slider("sq_ex", _("Sequence shown in the LSTM maps (test sequence)"), 0, 99, 0)
 
 
-def train_chunk() -> None:
-    t0 = time.perf_counter()
-    for _rec in run.trainer.run(max_steps - run.steps):
-        if time.perf_counter() - t0 > CHUNK_SECONDS:
-            break
-    if run.steps >= max_steps or all(run.trainer.diverged(k) is not None for k in run.specs):
-        run.running = False
-
-
-def live() -> None:
-    if run.running:
-        train_chunk()
+def draw() -> None:
     tr = run.trainer
     for name in run.specs:
         if tr.diverged(name) is not None:
             st.error(_("The {name} diverged at step {step}: lower the learning rate and press "
                        "Reset.").format(name=LABELS[name], step=tr.diverged(name)))
-    st.markdown(_("step {step} of {max}").format(step=run.steps, max=max_steps)
-                + (" · **" + _("training") + "**" if run.running else ""))
+    live.status(run, max_steps)
     cols = st.columns(3)
     for col, name in zip(cols, run.specs):
         _loss, acc = evaluate(tr.models[name], tr._xte, tr._yte)
@@ -149,4 +133,4 @@ def live() -> None:
         charts.show(sfigs.cell_state(mem), "sq_cell")
 
 
-st.fragment(live, run_every=0.05 if run.running else None)()
+live.fragment(run, max_steps, draw)

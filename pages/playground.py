@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from resviz.data import DATASETS, TOY_SETS
@@ -11,9 +9,8 @@ from resviz.figures import training as figs
 from resviz.i18n import _
 from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from resviz.train import evaluate
-from ui import charts, export, layout, params, session
+from ui import charts, export, layout, live, params, session
 
-CHUNK_SECONDS = 0.25  # one fragment run trains this long, then redraws: stays interruptible
 MAX_STEPS = 3000
 
 layout.header(_("Playground"), _(
@@ -100,37 +97,21 @@ for name, model in run.models.items():
         st.warning(_("Model {name} has {n:,} parameters: each step will take a while on a laptop. "
                      "Fewer blocks or a smaller width keep training live.").format(name=name, n=n_params))
 
-b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
-if b1.button(_("Start"), key="pg_start", type="primary", disabled=run.running,
-             icon=":material/play_arrow:"):
-    run.running = True
-    st.rerun()
-if b2.button(_("Pause"), key="pg_pause", disabled=not run.running, icon=":material/pause:"):
-    run.running = False
-    st.rerun()
-if b3.button(_("Reset"), key="pg_reset", icon=":material/restart_alt:"):
-    run = fresh_run()
-    session.set_playground(run)
+
+
+def reset() -> session.PlaygroundRun:
+    new = fresh_run()
+    session.set_playground(new)
+    return new
+
+
+run = live.controls(run, "pg", reset)
 
 
 def label(name: str) -> str:
     s = run.specs[name]
     return _("{name}: {family}, {depth} blocks").format(name=name, family=_(s.family),
                                                          depth=s.depth)
-
-
-def train_chunk() -> None:
-    """Train for about CHUNK_SECONDS; stop at the step limit or when both diverged."""
-    t0 = time.perf_counter()
-    n0 = run.steps
-    for _rec in run.trainer.run(max_steps - run.steps):
-        if time.perf_counter() - t0 > CHUNK_SECONDS:
-            break
-    done = run.steps - n0
-    if done:
-        run.extra["sps"] = done / (time.perf_counter() - t0)
-    if run.steps >= max_steps or all(run.trainer.diverged(k) is not None for k in run.specs):
-        run.running = False
 
 
 SKIP_ROW = 10  # toggles per row: pills do not wrap, so long nets get several rows
@@ -164,20 +145,14 @@ def skip_controls(name: str) -> None:
     c2.button(_("All skips off"), key=f"pg_all_off_{name}", on_click=all_to, args=(False,))
 
 
-def live() -> None:
-    if run.running:
-        train_chunk()
+def draw() -> None:
     names = list(run.specs)
-    status = []
     for name in names:
         div = run.trainer.diverged(name)
         if div is not None:
             st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
                        "for it. Lower it and press Reset.").format(name=name, step=div))
-    status.append(_("step {step} of {max}").format(step=run.steps, max=max_steps))
-    if "sps" in run.extra:
-        status.append(_("{sps:.0f} steps/s").format(sps=run.extra["sps"]))
-    st.markdown(" · ".join(status) + (" · **" + _("training") + "**" if run.running else ""))
+    live.status(run, max_steps)
     labels = {k: label(k) for k in names}
     charts.show(figs.curves({k: run.trainer.history(k) for k in names}, labels), "pg_curves")
     cols = st.columns(2)
@@ -196,7 +171,7 @@ def live() -> None:
         charts.show(figs.grad_bars(last, labels, skips), "pg_grads")
 
 
-st.fragment(live, run_every=0.05 if run.running else None)()
+live.fragment(run, max_steps, draw)
 
 st.subheader(_("Skip connections, block by block"))
 st.caption(_("Switch skips off in a trained net: the accuracy and the boundary above update "
