@@ -95,8 +95,9 @@ def _precompute(monkeypatch, preset: Preset) -> dict:
     ("pages/degradation.py", {"dg_maxdepth": "4", "dg_seeds": "1", "dg_steps": "50", "dg_width": "8"},
      "Run the sweep"),
 ])
-def test_precompute_fills_exactly_what_the_page_reads(monkeypatch, page, query, prompt) -> None:
+def test_precompute_fills_exactly_what_the_page_reads(monkeypatch, tmp_path, page, query, prompt) -> None:
     """Open the page with these settings: before precompute it asks to train; after, it shows results."""
+    monkeypatch.setenv("RESVIZ_STORE", str(tmp_path))  # other tests may have stored these results
     job = Path(page).stem
     before = AppTest.from_file(str(ROOT / page), default_timeout=120)
     for k, v in query.items():
