@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import math
 import pkgutil
 import sys
 from types import ModuleType
@@ -13,6 +11,7 @@ from typing import Any
 
 import resviz.experiments as experiments
 from resviz.device import limit_threads
+from resviz.jsonio import dumps
 
 
 def commands() -> dict[str, ModuleType]:
@@ -22,17 +21,6 @@ def commands() -> dict[str, ModuleType]:
         if hasattr(mod, "COMMAND"):
             found[mod.COMMAND] = mod
     return dict(sorted(found.items()))
-
-
-def _clean(obj: Any) -> Any:
-    """JSON has no NaN/inf: write them as null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _print_human(result: Any, indent: int = 0) -> None:
@@ -70,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.json:
-        json.dump(_clean(result), sys.stdout, indent=1, allow_nan=False)
-        print()
+        print(dumps(result))
     else:
         _print_human(result)
     return 0

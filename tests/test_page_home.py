@@ -9,6 +9,13 @@ from apptest_utils import ROOT, figure, no_exception
 from streamlit.testing.v1 import AppTest
 
 from resviz import story
+from ui.nav import PAGES
+
+PAGE = "pages/home.py"
+
+
+def test_home_is_the_default_page() -> None:
+    assert PAGES[0].path == PAGE
 
 
 def open_home(query: dict[str, str] | None = None) -> AppTest:

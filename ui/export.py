@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from resviz import jsonio
 from resviz.i18n import _
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Record
@@ -23,19 +24,9 @@ from resviz.train import Record
 KIND = "resviz.playground/1"
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
 def to_json(obj: Any) -> str:
     """Strict JSON (NaN/inf become null), UTF-8 text."""
-    return json.dumps(_plain(obj), ensure_ascii=False, indent=1, allow_nan=False)
+    return jsonio.dumps(obj)
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from resviz import store
+from resviz import jsonio, store
 from resviz.batched import make_trainer
 from resviz.data import DATASETS, load
 from resviz.device import resolve_device
@@ -156,19 +155,8 @@ def to_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def _clean(obj: object) -> object:
-    """JSON has no NaN: diverged runs' losses become null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def to_json(result: dict) -> str:
-    return json.dumps(_clean(result), indent=1, allow_nan=False, default=str)
+    return jsonio.dumps(result)
 
 
 def parse_depths(text: str) -> tuple[int, ...]:
