@@ -7,15 +7,13 @@ import copy
 import streamlit as st
 
 from resviz import store
-from resviz.data import TOY_SETS
 from resviz.experiments import paths as px
 from resviz.figures import paths as figs
 from resviz.i18n import _
 from resviz.models import build
 from resviz.probes.dynamic_depth import branch_ratios
 from resviz.probes.paths import path_counts, path_subsets
-from resviz.spec import NetworkSpec, SpecError, TrainSpec
-from ui import charts, layout, params, session
+from ui import charts, layout, params, session, trained_nets
 
 BATCH = 64
 
@@ -99,19 +97,8 @@ def from_playground(name: str) -> None:
 c1, c2, c3 = st.columns(3)
 samples = params.slider("en_samples", _("Samples per path length"), 10, 200, 100, 10, container=c1)
 if source == "train":
-    depth = params.slider("en_depth", _("Depth (blocks)"), 2, 54, 24, container=c1)
-    dataset = params.select("en_data", _("Data set"), list(TOY_SETS), "spirals", fmt=_, container=c2)
-    steps = params.slider("en_steps", _("Training steps"), 20, 1000, 300, 10, container=c2)
-    use_sd = params.toggle("en_sd", _("Also train with stochastic depth"), True, container=c3)
-    p_last = params.slider("en_pl", _("Survival of the last block p_L"), 0.1, 1.0, 0.5, 0.05,
-                           container=c3, disabled=not use_sd)
-    try:
-        tspec = TrainSpec(dataset=dataset, steps=steps, eval_every=50)
-        spec = NetworkSpec(depth=depth, width=32)
-    except SpecError as e:
-        st.error(str(e))
-        st.stop()
-    sd = p_last if use_sd else None
+    spec, tspec, sd = trained_nets.residual_run_controls("en", (c1, c2, c3), 24, "spirals")
+    depth, steps = spec.depth, tspec.steps
     parts = (spec, tspec, samples, BATCH, sd)
     result = store.get("paths", *parts)
     go = st.button(_("Train and measure"), key="en_go", type="primary", disabled=result is not None)

@@ -7,12 +7,10 @@ import copy
 import streamlit as st
 
 from resviz import store
-from resviz.data import TOY_SETS
 from resviz.experiments import lesion as lx
 from resviz.figures import lesion as figs
 from resviz.i18n import _
-from resviz.spec import NetworkSpec, SpecError, TrainSpec
-from ui import charts, layout, params, session
+from ui import charts, layout, params, session, trained_nets
 
 layout.header(_("Lesion study"), _(
     "Take a trained net and delete a block: the block becomes its skip, y_i = y_(i−1). "
@@ -75,20 +73,10 @@ if source == "playground":
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-depth = params.slider("le_depth", _("Depth (blocks)"), 2, 54, 12, container=c1)
-dataset = params.select("le_data", _("Data set"), list(TOY_SETS), "moons", fmt=_, container=c2,
-                        help=_("A plain net must be able to learn the task, or it has nothing to lose."))
-steps = params.slider("le_steps", _("Training steps"), 20, 1000, 300, 10, container=c2)
-use_sd = params.toggle("le_sd", _("Also train with stochastic depth"), True, container=c3)
-p_last = params.slider("le_pl", _("Survival of the last block p_L"), 0.1, 1.0, 0.5, 0.05,
-                       container=c3, disabled=not use_sd)
-try:
-    tspec = TrainSpec(dataset=dataset, steps=steps, eval_every=50)
-    spec = NetworkSpec(depth=depth, width=32)
-except SpecError as e:
-    st.error(str(e))
-    st.stop()
-sd = p_last if use_sd else None
+spec, tspec, sd = trained_nets.residual_run_controls(
+    "le", (c1, c2, c3), 12, "moons",
+    data_help=_("A plain net must be able to learn the task, or it has nothing to lose."))
+depth = spec.depth
 result = store.get("lesion", spec, tspec, draws, sd)
 if result is None and st.button(_("Train and lesion"), key="le_go", type="primary"):
     bar = st.progress(0.0, text=_("Training..."))
@@ -98,7 +86,7 @@ if result is None and st.button(_("Train and lesion"), key="le_go", type="primar
 if result is None:
     st.info(_("Press **Train and lesion**: a residual and a plain net of {n} blocks train on the "
               "same batches{sd}, then every lesion is measured on the test set.").format(
-        n=depth, sd=_(" (and a third with stochastic depth)") if use_sd else ""))
+        n=depth, sd=_(" (and a third with stochastic depth)") if sd is not None else ""))
     st.stop()
 labels = {"residual": _("residual"), "plain": _("plain, same depth"),
           "sd": _("residual, stochastic depth p_L = {p}").format(p=sd)}
