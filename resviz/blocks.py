@@ -62,6 +62,10 @@ class Block(nn.Module):
     def set_skip(self, on: bool | float) -> None:
         self.skip.fill_(float(on))
 
+    def reset_buffers(self) -> None:
+        """Give the block's own buffers their starting values (after `to_empty`)."""
+        self.skip.fill_(1.0)
+
     def _routed(self, x: torch.Tensor, fx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.route == "branch":
             return x.detach(), fx
@@ -155,10 +159,16 @@ class HighwayBlock(Block):
         act = ACTIVATIONS[activation]
         self.h = nn.Sequential(layer(width, conv), norm(width, conv, use_norm), act())
         self.t = nn.Conv2d(width, width, 1) if conv else nn.Linear(width, width)
-        nn.init.constant_(self.t.bias, gate_bias)
+        self.gate_bias = gate_bias
+        self.reset_special()
         self.gate: float | None = None
         self.openness = 0.0
         self.last_gate: torch.Tensor | None = None
+
+    def reset_special(self) -> None:
+        """b_T starts negative so the net starts close to the identity (Srivastava et al.)."""
+        with torch.no_grad():
+            self.t.bias.fill_(self.gate_bias)
 
     def transform_gate(self, x: torch.Tensor) -> torch.Tensor:
         if self.gate is not None:
@@ -196,10 +206,16 @@ class GatedBlock(Block):
                                norm(width, conv, use_norm), act(), layer(width, conv))
         gate = (lambda: nn.Conv2d(width, width, 1)) if conv else (lambda: nn.Linear(width, width))
         self.carry, self.inp = gate(), gate()
-        nn.init.constant_(self.carry.bias, abs(gate_bias))
-        nn.init.constant_(self.inp.bias, -abs(gate_bias))
+        self.gate_bias = gate_bias
+        self.reset_special()
         self.gate: float | None = None
         self.last_gate: torch.Tensor | None = None
+
+    def reset_special(self) -> None:
+        """Carry gate starts open, input gate nearly shut: the block starts near the identity."""
+        with torch.no_grad():
+            self.carry.bias.fill_(abs(self.gate_bias))
+            self.inp.bias.fill_(-abs(self.gate_bias))
 
     def block_forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.gate is not None:

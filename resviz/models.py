@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from resviz.blocks import ACTIVATIONS, Block, GatedBlock, HighwayBlock, ResidualBlock
+from resviz.init import initialise
 from resviz.spec import NetworkSpec
 
 
@@ -68,10 +69,20 @@ def _make_block(spec: NetworkSpec) -> Block:
 
 
 def build(spec: NetworkSpec) -> ResVizNet:
-    """Build deterministically from spec.seed without touching the global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
-        return ResVizNet(spec)
+    """Build deterministically from spec.seed and spec.init without touching the global RNG.
+
+    The modules are made on the meta device (no draws at all), given real storage, and then
+    every weight is drawn from a generator seeded by the spec: two threads building at once
+    get exactly the weights each would get alone.
+    """
+    with torch.device("meta"):
+        net = ResVizNet(spec)
+    net = net.to_empty(device="cpu")
+    for block in net.blocks:
+        block.reset_buffers()
+    initialise(net, spec.init, torch.Generator().manual_seed(spec.seed))
+    net.set_skips(list(spec.skip_mask))
+    return net
 
 
 @contextmanager

@@ -15,11 +15,13 @@ Family = Literal["plain", "residual", "highway", "gated"]
 Ordering = Literal["original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"]
 Activation = Literal["relu", "tanh", "gelu"]
 Optimizer = Literal["adam", "sgd"]
+Init = Literal["he", "pytorch", "orthogonal"]
 
 FAMILIES: tuple[str, ...] = get_args(Family)
 ORDERINGS: tuple[str, ...] = get_args(Ordering)
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+INITS: tuple[str, ...] = get_args(Init)  # resviz.init.INITIALISERS holds what each one does
 MAX_DEPTH = 100
 MAX_WIDTH = 256
 
@@ -58,9 +60,11 @@ class NetworkSpec:
     gate_bias: float = -2.0
     skips: tuple[bool, ...] | None = None
     seed: int = 0
+    init: Init = "he"
 
     def __post_init__(self) -> None:
         _check_choice("family", self.family, FAMILIES)
+        _check_choice("init", self.init, INITS)
         _check_choice("ordering", self.ordering, ORDERINGS)
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_range("depth", self.depth, 1, MAX_DEPTH)

@@ -38,7 +38,7 @@ STEPS: tuple[Step, ...] = (
             "one: its **training** error is higher, so it is not overfitting. This is the "
             "degradation problem. Below: a 6-block and a 16-block plain net and the 16-block net "
             "with skip connections, trained on the same batches."),
-         "pages/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1")),
+         "pages/views/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1")),
          N_("Open the degradation experiment")),
     Step("skip", N_("2. The skip connection"),
          N_("Let the input jump over a block and be added to its output: y = F(x) + x. With "
@@ -46,13 +46,14 @@ STEPS: tuple[Step, ...] = (
             "shortcut carries x unchanged it is called an identity shortcut connection. Below: how "
             "similar each block's output still is to the net's input, at initialisation (no "
             "batch normalisation)."),
-         "pages/architecture.py", (("ar_group", "shortcuts"),), N_("See the blocks and their shortcuts")),
+         "pages/views/architecture.py", (("ar_group", "shortcuts"),),
+         N_("See the blocks and their shortcuts")),
     Step("residual", N_("3. Learning the residual R(x) = H(x) − x"),
          N_("With the shortcut, the layers of a residual block no longer learn the whole output "
             "H(x), only the residual R(x) = H(x) − x, and H(x) = R(x) + x. Pushing R towards zero "
             "is easy, so blocks that are not needed stay close to the identity. Below: the size "
             "of what each block adds, ‖R(x)‖ / ‖x‖, in the trained residual net."),
-         "pages/playground.py", (("a_depth", "16"), ("b_depth", "16")),
+         "pages/views/playground.py", (("a_depth", "16"), ("b_depth", "16")),
          N_("Train both nets yourself")),
     Step("gradients", N_("4. Gradient flow"),
          N_("In backpropagation a plain net multiplies the gradient by one Jacobian per layer, so "
@@ -60,13 +61,13 @@ STEPS: tuple[Step, ...] = (
             "identity term to every Jacobian: the gradient reaches the early layers undiminished "
             "and they learn as fast as the last ones. Below: per-block gradient norms at "
             "initialisation, one batch, no batch normalisation."),
-         "pages/gradient_flow.py", (("gf_norm", "0"),), N_("Explore the gradient flow")),
+         "pages/views/gradient_flow.py", (("gf_norm", "0"),), N_("Explore the gradient flow")),
     Step("orderings", N_("5. Five ways to order a residual unit"),
          N_("Where batch normalisation and ReLU sit relative to the addition matters: He et al. "
             "(2016) found that full pre-activation (BN and ReLU before the weights, nothing after "
             "the addition) works best, and that anything on the shortcut path (BN after the "
             "addition) hurts. Keep the shortcut a clean identity."),
-         "pages/playground.py",
+         "pages/views/playground.py",
          (("a_ord", "full_preact"), ("b_fam", "residual"), ("b_ord", "bn_after_add")),
          N_("Compare two orderings live")),
     Step("ensemble", N_("6. The ensemble view"),
@@ -74,26 +75,26 @@ STEPS: tuple[Step, ...] = (
             "are 2^n paths from input to output, and their lengths follow a binomial "
             "distribution. Veit et al. (2016) showed that a ResNet behaves like an ensemble of "
             "these mostly short paths. Below: the number of paths of each length."),
-         "pages/ensemble.py", (), N_("Measure the paths")),
+         "pages/views/ensemble.py", (), N_("Measure the paths")),
     Step("lesion", N_("7. Dropping blocks"),
          N_("If a ResNet is an ensemble, removing one member should barely matter, and it "
             "doesn't: delete one block of the trained residual net and its accuracy hardly "
             "moves (only the first block, which does the heavy lifting here, matters). A plain "
             "net has only one path: removing any layer breaks it. In effect the residual net "
             "chooses its own depth during training."),
-         "pages/lesion.py", (("le_src", "train"), ("le_depth", "16")), N_("Run the lesion study")),
+         "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "16")), N_("Run the lesion study")),
     Step("highway", N_("8. Highway networks and the LSTM"),
          N_("Highway networks came first: y = H(x)·T(x) + x·(1 − T(x)), with a learned gate T "
             "deciding how much passes through the layers and how much is carried. The LSTM "
             "carries its cell state across time the same way. A residual block is a highway "
             "block whose gates are always fully open. Below: the mean transform gate per block "
             "of a highway net at initialisation, for three gate biases."),
-         "pages/highway.py", (), N_("Open the highway gates")),
+         "pages/views/highway.py", (), N_("Open the highway gates")),
     Step("family", N_("9. The ResNet family"),
          N_("Stacking residual blocks in four stages gives ResNet-18, 34, 50, 101 and 152; from 50 "
             "on, each block is a 1×1–3×3–1×1 bottleneck. Below: parameter counts of the "
             "torchvision models, counted here from the real modules."),
-         "pages/architecture.py", (), N_("Open the ResNet family")),
+         "pages/views/architecture.py", (), N_("Open the ResNet family")),
 )
 
 

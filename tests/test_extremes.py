@@ -18,7 +18,7 @@ from resviz.train import Trainer, evaluate
 from tests.apptest_utils import no_exception, open_page
 from ui.session import KEY
 
-PAGE = "pages/playground.py"
+PAGE = "pages/views/playground.py"
 
 
 def start(at, runs: int = 1):

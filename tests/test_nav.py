@@ -23,7 +23,7 @@ def test_every_page_file_exists_and_urls_are_unique() -> None:
 
 def test_no_url_key_is_used_by_two_pages() -> None:
     owners: dict[str, set[str]] = defaultdict(set)
-    for path in list((ROOT / "pages").glob("*.py")) + list((ROOT / "ui").glob("*.py")):
+    for path in list((ROOT / "pages").rglob("*.py")) + list((ROOT / "ui").glob("*.py")):
         for key in KEY.findall(path.read_text()):
             owners[key].add(path.name)
     shared = {k: v for k, v in owners.items() if len(v) > 1}

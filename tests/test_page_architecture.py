@@ -1,4 +1,4 @@
-"""pages/architecture.py under AppTest: diagrams and charts follow the widgets and the live model."""
+"""pages/views/architecture.py under AppTest: diagrams and charts follow the widgets and the live model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from resviz.models import build
 from resviz.spec import NetworkSpec, TrainSpec
 from ui import session
 
-PAGE = "pages/architecture.py"
+PAGE = "pages/views/architecture.py"
 
 
 def dots(at) -> list[str]:

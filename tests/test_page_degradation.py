@@ -13,7 +13,7 @@ def _losses(at) -> list[float]:
 
 
 def test_sweep_runs_changes_and_is_cached():
-    at = open_page("pages/degradation.py", QUERY)
+    at = open_page("pages/views/degradation.py", QUERY)
     no_exception(at)
     assert not at.get("plotly_chart")  # nothing trained yet: a button, not a chart
     at.button(key="dg_run").click().run()

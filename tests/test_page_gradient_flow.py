@@ -12,7 +12,7 @@ def _ys(fig: dict) -> list:
 
 
 def test_init_chart_and_shattering_follow_the_widgets():
-    at = open_page("pages/gradient_flow.py", QUERY)
+    at = open_page("pages/views/gradient_flow.py", QUERY)
     no_exception(at)
     init = figure(at, "gf_init")
     assert len(init["data"]) == 8 and all(len(t["y"]) == 6 for t in init["data"])
@@ -29,7 +29,7 @@ def test_init_chart_and_shattering_follow_the_widgets():
 
 
 def test_train_here_then_attribute():
-    at = open_page("pages/gradient_flow.py", QUERY)
+    at = open_page("pages/views/gradient_flow.py", QUERY)
     at.button(key="gf_train").click().run()
     no_exception(at)
     heat = figure(at, "gf_heat_plain")
@@ -43,7 +43,7 @@ def test_train_here_then_attribute():
 
 
 def test_digits_show_an_input_attribution_map():
-    at = open_page("pages/gradient_flow.py", {**QUERY, "gf_data": "digits", "gf_tdepth": "2"})
+    at = open_page("pages/views/gradient_flow.py", {**QUERY, "gf_data": "digits", "gf_tdepth": "2"})
     at.button(key="gf_train").click().run()
     no_exception(at)
     ig = figure(at, "gf_ig_residual")
@@ -63,7 +63,7 @@ def test_playground_models_can_be_the_source():
     for k, v in {**QUERY, "gf_src": "playground"}.items():
         at.query_params[k] = v
     at.session_state[KEY] = run
-    at.switch_page("pages/gradient_flow.py")
+    at.switch_page("pages/views/gradient_flow.py")
     at.run()
     no_exception(at)
     heat = figure(at, "gf_heat_A")

@@ -1,4 +1,4 @@
-"""The Highway page (pages/highway.py) through AppTest: the gate maps follow the widgets."""
+"""The Highway page (pages/views/highway.py) through AppTest: the gate maps follow the widgets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 from apptest_utils import figure, no_exception, open_page
 
-PAGE = "pages/highway.py"
+PAGE = "pages/views/highway.py"
 SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}
 
 

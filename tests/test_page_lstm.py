@@ -1,4 +1,4 @@
-"""The LSTM analogy page (pages/lstm.py) through AppTest: T and the forget bias reach the plots."""
+"""The LSTM analogy page (pages/views/lstm.py) through AppTest: T and the forget bias reach the plots."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 from apptest_utils import figure, no_exception, open_page
 
-PAGE = "pages/lstm.py"
+PAGE = "pages/views/lstm.py"
 SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}
 
 

@@ -1,10 +1,10 @@
-"""The Playground (pages/playground.py) as a person uses it, through AppTest."""
+"""The Playground (pages/views/playground.py) as a person uses it, through AppTest."""
 
 from __future__ import annotations
 
 from apptest_utils import figure, no_exception, open_page
 
-PAGE = "pages/playground.py"
+PAGE = "pages/views/playground.py"
 
 
 def metric(at, name: str) -> str:

@@ -77,5 +77,5 @@ def require_trained(page_key: str, min_steps: int = 1) -> PlaygroundRun | None:
         bar.empty()
         set_playground(run)
         st.rerun()
-    c2.page_link("pages/playground.py", label=_("Open the Playground"), icon=":material/tune:")
+    c2.page_link("pages/views/playground.py", label=_("Open the Playground"), icon=":material/tune:")
     return None

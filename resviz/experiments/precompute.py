@@ -35,7 +35,7 @@ def _module(name: str):
 
 
 def degradation(p: Params) -> object:
-    """As pages/degradation.py: depths up to dg_maxdepth, stacked per depth, stored per depth."""
+    """As pages/views/degradation.py: depths up to dg_maxdepth, stacked per depth, stored per depth."""
     from resviz.device import resolve_device
     from resviz.spec import TrainSpec
 
@@ -55,7 +55,7 @@ def _sd(p: Params, prefix: str) -> float | None:
 
 
 def lesion(p: Params) -> object:
-    """As pages/lesion.py (networks trained on the page)."""
+    """As pages/views/lesion.py (networks trained on the page)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
     tspec = TrainSpec(dataset=_get(p, "le_data", "moons"), steps=_get(p, "le_steps", 300, int), eval_every=50)
@@ -64,7 +64,7 @@ def lesion(p: Params) -> object:
 
 
 def paths(p: Params) -> object:
-    """As pages/ensemble.py (network trained on the page, 64 test examples)."""
+    """As pages/views/ensemble.py (network trained on the page, 64 test examples)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
     tspec = TrainSpec(dataset=_get(p, "en_data", "spirals"), steps=_get(p, "en_steps", 300, int),
@@ -74,7 +74,7 @@ def paths(p: Params) -> object:
 
 
 def landscape(p: Params) -> object:
-    """As pages/landscape.py with a plain/residual pair trained on the page."""
+    """As pages/views/landscape.py with a plain/residual pair trained on the page."""
     from resviz.data import load
     from resviz.device import resolve_device
     from resviz.probes.landscape import LandscapeSpec
