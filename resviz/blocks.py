@@ -9,6 +9,8 @@ model without rebuilding it:
               unchanged; the gradient flows only through the residual branch
               (x.detach() + f(x)) or only through the shortcut (x + f(x).detach()).
 - `survival`  stochastic-depth survival probability (Huang et al. 2016); 1.0 = off.
+              The keep/drop coins come from `coins`, a generator the trainer seeds from
+              the run's seed (`install_stochastic_depth`), never from the global one.
 - `record`    when True, the block stores what it added: ||f(x)|| / ||x|| and output std.
 
 Plain nets are residual blocks with `skip = 0`, so "skip off" is exactly the plain block.
@@ -16,10 +18,12 @@ Plain nets are residual blocks with `skip = 0`, so "skip off" is exactly the pla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
+
+from resviz import seeds
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -52,6 +56,7 @@ class Block(nn.Module):
         self.active = True
         self.route: str | None = None
         self.survival = 1.0
+        self.coins: torch.Generator | None = None  # stochastic-depth coins (see _drop)
         self.record = False
         self.stats: dict[str, float] = {}
 
@@ -74,12 +79,18 @@ class Block(nn.Module):
         return x, fx
 
     def _drop(self, fx: torch.Tensor) -> torch.Tensor:
-        """Stochastic depth: drop the whole branch in training, scale by p at test."""
+        """Stochastic depth: drop the whole branch in training, scale by p at test.
+
+        The coin is drawn on the CPU from the block's own generator, so a run is the same in
+        any thread and on any device (and a CUDA run needs no device-side generator).
+        """
         if self.survival >= 1.0:
             return fx
         if self.training:
-            keep = torch.rand((), device=fx.device) < self.survival
-            return fx * keep.to(fx.dtype)
+            if self.coins is None:  # set without install_stochastic_depth: still no global RNG
+                self.coins = seeds.generator(0, "stochastic depth")
+            keep = float(torch.rand((), generator=self.coins)) < self.survival
+            return fx if keep else fx * 0.0
         return fx * self.survival
 
     def _note(self, x: torch.Tensor, fx: torch.Tensor, y: torch.Tensor) -> None:
@@ -97,6 +108,27 @@ class Block(nn.Module):
 
     def block_forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+def survival_schedule(depth: int, p_last: float) -> list[float]:
+    """Huang et al. 2016 linear decay: p_l = 1 - (l / L)(1 - p_L), l = 1..L."""
+    return [1 - (i + 1) / depth * (1 - p_last) for i in range(depth)]
+
+
+def install_stochastic_depth(blocks: Iterable[Block], p_last: float | None, seed: int) -> None:
+    """Give the blocks Huang et al.'s survival schedule and one coin generator seeded by `seed`.
+
+    The blocks of one model share one generator and draw in forward order, so a run is fixed
+    by (model, seed) alone: the same in one thread or many. `p_last=None` turns it off.
+    """
+    blocks = list(blocks)
+    if p_last is None:
+        for b in blocks:
+            b.survival, b.coins = 1.0, None
+        return
+    coins = seeds.generator(seed, "stochastic depth")
+    for b, p in zip(blocks, survival_schedule(len(blocks), p_last)):
+        b.survival, b.coins = p, coins
 
 
 class ResidualBlock(Block):

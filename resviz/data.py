@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
+import random
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,11 +109,26 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return (d.images / 16.0).astype(np.float32)[:, None], d.target
 
 
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
 def _mnist1d() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-1D built locally from templates (no download).
+
+    mnist1d seeds and draws from numpy's and Python's *global* generators; under a lock, with
+    both states saved and restored, two threads cannot interleave its draws and nobody
+    else's global stream is moved.
+    """
     from mnist1d.data import get_dataset_args, make_dataset
 
-    d = make_dataset(get_dataset_args())  # built locally from templates; no download
+    with _GLOBAL_RNG_LOCK:
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            d = make_dataset(get_dataset_args())
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
     x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
     return x, np.concatenate([d["y"], d["y_test"]])
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import nn
 
 WeightInit = Callable[[torch.Tensor, torch.Generator], None]
+M = TypeVar("M", bound=nn.Module)
 
 
 def _fan_in(w: torch.Tensor) -> int:
@@ -70,3 +72,22 @@ def initialise(model: nn.Module, scheme: str, gen: torch.Generator) -> None:
             special = getattr(m, "reset_special", None)
             if callable(special):
                 special()
+
+
+def materialise(make: Callable[[], M], scheme: str, gen: torch.Generator) -> M:
+    """Construct with `make` on the meta device (no draws at all), give it CPU storage, and
+    draw every weight from `gen`.
+
+    PyTorch's layers draw their default init from the global generator as they are made;
+    here nothing is drawn until `initialise`, from the generator given. Modules with a
+    `reset_buffers()` method put their own buffers' starting values back.
+    """
+    with torch.device("meta"):
+        module = make()
+    module = module.to_empty(device="cpu")
+    for m in module.modules():
+        reset = getattr(m, "reset_buffers", None)
+        if callable(reset):
+            reset()
+    initialise(module, scheme, gen)
+    return module

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from resviz.blocks import ACTIVATIONS, Block, GatedBlock, HighwayBlock, ResidualBlock
-from resviz.init import initialise
+from resviz.init import materialise
 from resviz.spec import NetworkSpec
 
 
@@ -75,12 +75,7 @@ def build(spec: NetworkSpec) -> ResVizNet:
     every weight is drawn from a generator seeded by the spec: two threads building at once
     get exactly the weights each would get alone.
     """
-    with torch.device("meta"):
-        net = ResVizNet(spec)
-    net = net.to_empty(device="cpu")
-    for block in net.blocks:
-        block.reset_buffers()
-    initialise(net, spec.init, torch.Generator().manual_seed(spec.seed))
+    net = materialise(lambda: ResVizNet(spec), spec.init, torch.Generator().manual_seed(spec.seed))
     net.set_skips(list(spec.skip_mask))
     return net
 

@@ -11,6 +11,7 @@ sequences to class logits).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -145,9 +146,15 @@ class LSTM(SeqNet):
     def __init__(self, n_in: int, hidden: int, n_classes: int, forget_bias: float = 2.0) -> None:
         super().__init__(n_in, hidden, n_classes)
         self.lstm = nn.LSTMCell(n_in, hidden)
+        self.forget_bias = forget_bias
+        self.reset_special()
+
+    def reset_special(self) -> None:
+        """The forget-gate bias at init (the rest of the LSTM's init is PyTorch's own)."""
+        h = self.hidden_size
         with torch.no_grad():
-            self.lstm.bias_ih[hidden:2 * hidden] = forget_bias
-            self.lstm.bias_hh[hidden:2 * hidden] = 0.0
+            self.lstm.bias_ih[h:2 * h] = self.forget_bias
+            self.lstm.bias_hh[h:2 * h] = 0.0
 
     def init_state(self, x):
         z = x.new_zeros(x.shape[0], self.hidden_size)
@@ -167,16 +174,45 @@ class LSTM(SeqNet):
         return h, c
 
 
+def _pytorch_init(net: SeqNet, gen: torch.Generator) -> None:
+    """PyTorch's own init of every layer, drawn from `gen` in construction order.
+
+    Linear: kaiming_uniform(a=sqrt 5) weight, U(+-1/sqrt(fan_in)) bias; RNN/LSTM cells:
+    every parameter U(+-1/sqrt(hidden)). The same numbers torch.manual_seed(seed) and a
+    plain construction give, without touching the global generator.
+    """
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                bound = 1 / math.sqrt(m.in_features)
+                m.bias.uniform_(-bound, bound, generator=gen)
+            elif isinstance(m, nn.RNNCellBase):
+                stdv = 1 / math.sqrt(m.hidden_size)
+                for p in m.parameters():
+                    p.uniform_(-stdv, stdv, generator=gen)
+        special = getattr(net, "reset_special", None)
+        if callable(special):
+            special()
+
+
 def build_seq(spec: SeqSpec) -> SeqNet:
-    """Build deterministically from spec.seed without touching the global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
-        n_in, hid, k = spec.n_inputs, spec.hidden, spec.n_symbols
+    """Build deterministically from spec.seed without touching the global RNG.
+
+    Made on the meta device (no draws), then every weight is drawn from a generator seeded
+    by the spec, so building in several threads at once gives the single-thread weights.
+    """
+    n_in, hid, k = spec.n_inputs, spec.hidden, spec.n_symbols
+    with torch.device("meta"):
         if spec.kind == "rnn":
-            return VanillaRNN(n_in, hid, k)
-        if spec.kind == "residual":
-            return ResidualRNN(n_in, hid, k)
-        return LSTM(n_in, hid, k, spec.forget_bias)
+            net: SeqNet = VanillaRNN(n_in, hid, k)
+        elif spec.kind == "residual":
+            net = ResidualRNN(n_in, hid, k)
+        else:
+            net = LSTM(n_in, hid, k, spec.forget_bias)
+    net = net.to_empty(device="cpu")
+    _pytorch_init(net, torch.Generator().manual_seed(spec.seed))
+    return net
 
 
 def trio(length: int, hidden: int = 32, n_symbols: int = 4, forget_bias: float = 2.0,
@@ -220,9 +256,11 @@ def lstm_memory(model: LSTM, x: torch.Tensor) -> dict[str, list]:
 
 def deep_pair(depth: int, width: int = 32, seed: int = 0) -> dict[str, NetworkSpec]:
     """A plain and a residual deep net built like the RNN unrolled: tanh, no batch norm,
-    pre-activation blocks (y = x + W2 tanh(W1 tanh x)), so depth plays the role of T."""
+    pre-activation blocks (y = x + W2 tanh(W1 tanh x)), so depth plays the role of T.
+    PyTorch's default init, as the RNN cells have it (He init's larger weights would make the
+    plain tanh stack explode rather than vanish, and the comparison with time would be lost)."""
     base = NetworkSpec(family="residual", ordering="full_preact", depth=depth, width=width,
-                       norm=False, activation="tanh", seed=seed)
+                       norm=False, activation="tanh", seed=seed, init="pytorch")
     return {"plain": base.replace(family="plain"), "residual": base}
 
 

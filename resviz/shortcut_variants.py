@@ -49,13 +49,20 @@ class ShortcutVariantBlock(Block):
         self.w1, self.w2 = layer(width, conv), layer(width, conv)
         self.n1, self.n2 = norm(width, conv, use_norm), norm(width, conv, use_norm)
         self.act1, self.act2 = nn.ReLU(), nn.ReLU()
+        self.gate_bias = gate_bias
         if variant in ("exclusive_gating", "shortcut_gating"):
             self.g = _one_by_one(width, conv)
-            nn.init.constant_(self.g.bias, gate_bias)
         elif variant == "conv_shortcut":
             self.proj = _one_by_one(width, conv)
         elif variant == "dropout_shortcut":
             self.drop = nn.Dropout(p)
+        self.reset_special()
+
+    def reset_special(self) -> None:
+        """The gate bias b_g (the paper's −6: g starts near 0, so the shortcut (1 − g) x starts open)."""
+        if hasattr(self, "g"):
+            with torch.no_grad():
+                self.g.bias.fill_(self.gate_bias)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.n2(self.w2(self.act1(self.n1(self.w1(x)))))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from resviz.blocks import install_stochastic_depth, survival_schedule  # noqa: F401 (re-export)
 from resviz.data import Dataset
 from resviz.models import ResVizNet
 from resviz.spec import TrainSpec
@@ -59,11 +60,6 @@ def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
                             foreach=True)
 
 
-def survival_schedule(depth: int, p_last: float) -> list[float]:
-    """Huang et al. 2016 linear decay: p_l = 1 - (l / L)(1 - p_L), l = 1..L."""
-    return [1 - (i + 1) / depth * (1 - p_last) for i in range(depth)]
-
-
 def block_grad_norms(groups: list[list[nn.Parameter]]) -> list[float]:
     """L2 norm of each block's parameter gradient, one fused call per step."""
     flat = [p.grad for g in groups for p in g if p.grad is not None]
@@ -104,9 +100,7 @@ class Trainer:
         for name, model in models.items():
             model.to(self.device).train()
             if spec.stochastic_depth is not None and isinstance(model, ResVizNet):
-                for b, p in zip(model.blocks, survival_schedule(len(model.blocks),
-                                                                 spec.stochastic_depth)):
-                    b.survival = p
+                install_stochastic_depth(model.blocks, spec.stochastic_depth, spec.seed)
             groups = [list(b.parameters()) for b in model.blocks] if isinstance(
                 model, ResVizNet) else [list(model.parameters())]
             self.states[name] = ModelState(model, make_optimizer(model, spec), groups)

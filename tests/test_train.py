@@ -58,11 +58,13 @@ def test_survival_schedule_is_linear_decay() -> None:
 
 
 def test_plain_gradients_vanish_at_init_residual_do_not() -> None:
-    """Deep plain net without normalisation: first-block gradient orders below the last."""
+    """Deep plain tanh net without normalisation and with PyTorch's default init (a third of
+    He's variance): the first block's gradient is orders below the last's."""
     tr = Trainer({"plain": build(NetworkSpec(family="plain", depth=32, width=32, norm=False,
-                                             activation="tanh")),
+                                             activation="tanh", init="pytorch")),
                   "res": build(NetworkSpec(family="residual", depth=32, width=32, norm=False,
-                                           ordering="full_preact", activation="tanh"))},
+                                           ordering="full_preact", activation="tanh",
+                                           init="pytorch"))},
                  SPIRALS, TrainSpec(steps=1))
     rec = tr.step()
     p, r = rec["plain"].grad_norms, rec["res"].grad_norms

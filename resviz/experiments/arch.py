@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from torch import nn
 
 from resviz import resnet_family as rf
-from resviz.blocks import GatedBlock, HighwayBlock, ResidualBlock
+from resviz import seeds
+from resviz.blocks import Block, GatedBlock, HighwayBlock, ResidualBlock
 from resviz.experiments.train_cmd import add_network_arguments
 from resviz.figures.diagrams import graph_dot
 from resviz.i18n import _
+from resviz.init import materialise
 from resviz.models import build
 from resviz.probes.architecture import LayerGraph, block_graph, stage_graph, trace
 from resviz.shortcut_variants import ShortcutVariantBlock
@@ -45,26 +47,31 @@ class GalleryEntry:
         return _MAKERS[self.key](width, conv)
 
 
+def _seeded(make: Callable[[], Block]) -> Block:
+    """A gallery block with He init from a fixed generator: the global RNG is never drawn."""
+    return materialise(make, "he", seeds.generator(0, "gallery"))
+
+
 def _plain(width: int, conv: bool) -> nn.Module:
-    block = ResidualBlock(width, "original", conv)
+    block = _seeded(lambda: ResidualBlock(width, "original", conv))
     block.set_skip(False)  # the plain block is the residual block with its shortcut removed
     return block
 
 
 def _ordering(o: str) -> Callable[[int, bool], nn.Module]:
-    return lambda width, conv: ResidualBlock(width, o, conv)
+    return lambda width, conv: _seeded(lambda: ResidualBlock(width, o, conv))
 
 
 def _variant(v: str) -> Callable[[int, bool], nn.Module]:
-    return lambda width, conv: ShortcutVariantBlock(width, v, conv)
+    return lambda width, conv: _seeded(lambda: ShortcutVariantBlock(width, v, conv))
 
 
 _MAKERS: dict[str, Callable[[int, bool], nn.Module]] = {
     "plain": _plain,
     **{o: _ordering(o) for o in ("original", "bn_after_add", "relu_before_add", "relu_preact",
                                   "full_preact")},
-    "highway": lambda width, conv: HighwayBlock(width, conv),
-    "gated": lambda width, conv: GatedBlock(width, conv),
+    "highway": lambda width, conv: _seeded(lambda: HighwayBlock(width, conv)),
+    "gated": lambda width, conv: _seeded(lambda: GatedBlock(width, conv)),
     **{v: _variant(v) for v in ("constant_scaling", "exclusive_gating", "shortcut_gating",
                                 "conv_shortcut", "dropout_shortcut")},
 }
