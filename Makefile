@@ -15,16 +15,21 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji) \
 	  || echo "could not install chromium: browser tests will be skipped"
 
+# The shared results store's tests start their own redis-server on a free local port.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server) \
+	  || echo "could not install redis-server: shared-store tests will be skipped"
+
 app: install
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install chromium lint
+test: install chromium redis lint
 	$(PY) -m pytest -q -ra
 
 bench: install
 	$(PY) benchmarks/run_all.py
 
-.PHONY: install chromium app lint test bench
+.PHONY: install chromium redis app lint test bench

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         mod.add_arguments(p)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    warnings.formatwarning = lambda message, *_a, **_k: f"warning: {message}\n"  # one line each
     limit_threads(args.threads)
     try:
         result = mods[args.command].main(args)
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(dumps(result))
     else:
         _print_human(result)
-    return 0
+    exit_code = getattr(mods[args.command], "exit_code", None)  # a command may report failure
+    return exit_code(result) if exit_code is not None else 0
 
 
 if __name__ == "__main__":

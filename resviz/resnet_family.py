@@ -116,6 +116,13 @@ def _family_row(name: str) -> dict:
             "stages": stages}
 
 
+STAGE_SHAPE = {"stage": str, "module": str, "output": str, "block": str, "blocks": int,
+               "widths": [int], "stride": int, "shortcut": str}
+store.declare("resnet_family", {"model": str, "depth": int, "blocks": [int], "block": str, "params": int,
+                                "params_torchvision": int, "gmacs": float, "gmacs_v1": float,
+                                "gmacs_paper": float, "stages": [STAGE_SHAPE]})
+
+
 @functools.cache
 def family_row(name: str) -> dict:
     """Everything the family table shows for one model; stored, since MAC counting is slow."""
@@ -205,6 +212,11 @@ def _cifar_row(n: int) -> dict:
     return {"n": n, "depth": depth, "weight_layers": weight_layers(model),
             "params": count_params(model), "params_paper_m": paper_m,
             "mmacs": macs / 1e6, "error_paper": err, "stages": stage_table(model, sizes)}
+
+
+store.declare("cifar_family", {"n": int, "depth": int, "weight_layers": int, "params": int,
+                               "params_paper_m": store.Maybe(float), "mmacs": float,
+                               "error_paper": store.Maybe(float), "stages": [STAGE_SHAPE]})
 
 
 @functools.lru_cache(maxsize=64)

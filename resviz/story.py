@@ -174,7 +174,10 @@ def resnet_family() -> dict[str, dict[str, float]]:
                          "gflops_paper": PAPER_GFLOPS[name]}
         return out
 
-    return store.get_or_compute("resnet_family", (), compute)
+    return store.get_or_compute("story-resnet-family", (), compute)
+
+
+store.declare("story-resnet-family", store.DictOf(str, {"params": int, "gflops_paper": float}))
 
 
 STORY_NET = NetworkSpec(family="residual", ordering="full_preact", depth=16, width=16)
@@ -226,6 +229,13 @@ def story_run(net: NetworkSpec = STORY_NET, tspec: TrainSpec = STORY_TRAIN) -> d
         return out
 
     return store.get_or_compute("story", (net, tspec, SHALLOW_DEPTH), compute)
+
+
+store.declare("story", {
+    "steps": [int], "depths": store.DictOf(str, int), "branch_ratio": [float],
+    "loss": store.DictOf(str, [float]), "lesion": store.DictOf(str, [float]),
+    "final": store.DictOf(str, {"train_loss": float, "train_acc": store.Maybe(float),
+                                "test_acc": store.Maybe(float), "diverged_at": store.Maybe(int)})})
 
 
 def story_is_stored(net: NetworkSpec = STORY_NET, tspec: TrainSpec = STORY_TRAIN) -> bool:

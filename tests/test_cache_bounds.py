@@ -71,20 +71,19 @@ def test_the_static_check_catches_an_unbounded_cache(tmp_path: Path) -> None:
 
 
 def test_disk_store_is_size_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert 0 < store.SIZE_LIMIT <= 4 * 2**30
-    default = store._cache(str(store.store_dir()))
-    assert default.size_limit == store.SIZE_LIMIT
-    assert default.eviction_policy != "none"
+    monkeypatch.delenv("RESVIZ_STORE_BYTES", raising=False)
+    monkeypatch.delenv("RESVIZ_REDIS_URL", raising=False)
+    assert 0 < store.size_limit() <= 4 * 2**30
+    assert store.backend().size_limit == store.size_limit()
 
     limit = 2**20
-    monkeypatch.setattr(store, "SIZE_LIMIT", limit)
+    monkeypatch.setenv("RESVIZ_STORE_BYTES", str(limit))
     monkeypatch.setenv("RESVIZ_STORE", str(tmp_path / "small"))
     monkeypatch.delenv("RESVIZ_NO_STORE", raising=False)
-    blob = np.zeros(64 * 1024, dtype=np.uint8)  # 64 KiB, 64 results = 4x the limit
+    blob = np.zeros(64 * 1024, dtype=np.uint8)  # 64 KiB (about 87 KiB as an entry), 64 results
     for i in range(64):
         store.put(blob + i % 256, "bound-test", i)
-    cache = store._cache(str(tmp_path / "small"))
-    assert cache.volume() < 2 * limit, "the store grew past its size limit"
+    assert store.backend().volume() < 2 * limit, "the store grew past its size limit"
     assert store.get("bound-test", 63) is not None, "the newest result must survive eviction"
     assert store.get("bound-test", 0) is None, "the oldest result must have been evicted"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from resviz import store
 from resviz.device import resolve_device
 from resviz.i18n import LANGUAGES, _, set_language
 from ui import params
@@ -54,6 +55,8 @@ def sidebar() -> None:
         with st.popover(_("Copy link to this view")):
             st.caption(_("This link opens exactly these settings:"))
             st.code(current_url(), language=None)
+        for notice in store.notices():  # a damaged results store was repaired, and so on
+            st.warning(notice, icon=":material/warning:")
     if presenter_on():
         st.html(PRESENTER_CSS)
 

@@ -95,6 +95,15 @@ def _curve(recs: list) -> dict[str, list]:
             "train_acc": [r.train_acc for r in ev], "test_acc": [r.test_acc for r in ev]}
 
 
+FINAL_SHAPE = {"train_loss": float, "train_acc": store.Maybe(float), "test_acc": store.Maybe(float),
+               "diverged_at": store.Maybe(int)}
+CURVE_SHAPE = {"step": [int], "loss": [float], "eval_step": [int], "test_loss": [store.Maybe(float)],
+               "train_acc": [store.Maybe(float)], "test_acc": [store.Maybe(float)]}
+store.declare("degradation-group", {
+    "rows": [{"family": str, "depth": int, "seed": int, **FINAL_SHAPE}],
+    "curves": {f: CURVE_SHAPE for f in FAMILIES}, "seconds": float, "batched": bool})
+
+
 def cached_group(sw: SweepSpec, depth: int) -> dict | None:
     return store.get("degradation-group", sw, depth)
 

@@ -76,6 +76,19 @@ def landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torch.Tenso
             "interpolation": {"t": t_line, "loss": line_loss}}
 
 
+LINE_SHAPE = {"t": np.ndarray, "loss": np.ndarray}
+LANDSCAPE_SHAPE = {"axis": np.ndarray, "loss": np.ndarray, "centre_loss": store.Maybe(float),
+                   "roughness": {"nonconvex_share": float, "mean_ratio": float, "basin_share": float,
+                                 "minima": int},
+                   "ratio": np.ndarray, "direction": LINE_SHAPE, "interpolation": LINE_SHAPE}
+store.declare(NAMESPACE, LANDSCAPE_SHAPE)
+store.declare("landscape_pair", {"landscapes": store.DictOf(str, LANDSCAPE_SHAPE),
+                                 "final": store.DictOf(str, {"train_loss": float,
+                                                             "train_acc": store.Maybe(float),
+                                                             "test_acc": store.Maybe(float),
+                                                             "diverged_at": store.Maybe(int)})})
+
+
 def cached_landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torch.Tensor,
                      lspec: LandscapeSpec, **kw: object) -> dict:
     """`landscape`, stored per model (weights hash), data and settings: a revisit is instant."""

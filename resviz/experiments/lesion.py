@@ -72,6 +72,13 @@ def run(spec: NetworkSpec, tspec: TrainSpec, draws: int = 5, stochastic_depth: f
     return out
 
 
+STUDY_SHAPE = {"accuracy": float, "skips": [bool], "active": [bool], "delete_each": [float],
+               "delete_k": store.DictOf(str, [float]),
+               "reorder": [{"swaps": int, "tau": float, "accuracy": float}]}
+store.declare("lesion", {"spec": dict, "train": dict, "sd_p_last": store.Maybe(float),
+                         "residual": STUDY_SHAPE, "plain": STUDY_SHAPE})
+
+
 def cached_run(spec: NetworkSpec, tspec: TrainSpec, draws: int = 5,
                stochastic_depth: float | None = 0.5, progress: Progress = None) -> dict:
     return store.get_or_compute("lesion", (spec, tspec, draws, stochastic_depth),

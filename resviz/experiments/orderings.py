@@ -61,6 +61,13 @@ def summarise(per_seed: list[dict[str, dict[str, float]]]) -> dict:
             "spearman": spearman(ours, paper), "best_ours": ours[0], "best_paper": paper[0]}
 
 
+SCORES = store.DictOf(str, {"test_error": float, "train_loss": float})
+store.declare("orderings", {
+    "orderings": [str], "paper_error": store.DictOf(str, float), "test_error": store.DictOf(str, float),
+    "train_loss": store.DictOf(str, float), "per_seed": [SCORES], "rank_ours": [str],
+    "rank_paper": [str], "spearman": float, "best_ours": str, "best_paper": str})
+
+
 def run(net: NetworkSpec, tspec: TrainSpec, seeds: Sequence[int] = (0, 1),
         progress: Callable[[float], None] | None = None) -> dict:
     """The comparison, from the disk store when this exact setting was run before."""

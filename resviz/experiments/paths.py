@@ -76,6 +76,15 @@ def run(spec: NetworkSpec, tspec: TrainSpec, samples: int = 100, batch: int = 64
     return out
 
 
+ANALYSIS_SHAPE = {"depth": int, "ks": [int], "counts": [int], "mean": [float], "std": [float],
+                  "contribution": [float], "samples": int,
+                  "band": {"lo": int, "hi": int, "share": float, "path_fraction": float}}
+TRACE_SHAPE = {"steps": [int], "ratios": [[float]], "test_acc": store.Maybe(float)}
+store.declare("paths", {"spec": dict, "train": dict, "counts": [int], "samples": int, "batch": int,
+                        "init": ANALYSIS_SHAPE, "trained": ANALYSIS_SHAPE, "dynamic_depth": TRACE_SHAPE,
+                        "test_acc": store.Maybe(float)})
+
+
 def cached_run(spec: NetworkSpec, tspec: TrainSpec, samples: int = 100, batch: int = 64,
                stochastic_depth: float | None = None, progress: Progress = None) -> dict:
     """`run`, computed once per setting and kept in the bounded disk store."""

@@ -1,11 +1,13 @@
 """Compute every preset's heavy results (and the home page's story) once, before class.
 
-Results land in the disk store (resviz.store: location $RESVIZ_STORE, size bound
-$RESVIZ_STORE_BYTES), keyed by spec and library version, so they survive a restart and are
+Results land in the results store (resviz.store: the disk store in $RESVIZ_STORE, bounded by
+$RESVIZ_STORE_BYTES, or Redis at $RESVIZ_REDIS_URL for several replicas), keyed by spec and
+library version, so they survive a restart and are
 never served stale after an upgrade. Each job below builds exactly the specs its page builds
 from the preset's URL settings (page defaults for the rest) and calls the same cached
 function, so the page then opens with the result at once. A job whose experiment module is
-missing, or whose page trains live (nothing to store), is skipped with a message.
+missing, or whose page trains live (nothing to store), is skipped with a message. A job that
+fails is reported and the others still run; the command then exits with status 1.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> dict:
     if args.only and set(args.only) - {p.key for p in PRESETS}:
         raise ValueError(f"unknown preset {', '.join(sorted(set(args.only) - {p.key for p in PRESETS}))}")
-    done, skipped = [], []
+    where = store.describe()  # StoreConfigError (a ValueError: exit 2) before any work
+    if where["store"] is None and not args.dry_run:
+        raise ValueError("the results store is off ($RESVIZ_NO_STORE, or it cannot be opened): "
+                         "precomputed results would not be kept")
+    done, skipped, failed = [], [], []
     for label, job in jobs(args.only, home=not args.no_home):
         if isinstance(job, str) or args.dry_run:
             (skipped if isinstance(job, str) else done).append(
@@ -150,7 +156,7 @@ def main(args: argparse.Namespace) -> dict:
         try:
             value = job()
         except Exception as e:  # one broken experiment must not stop the rest of the class prep
-            skipped.append({"job": label, "reason": f"failed: {type(e).__name__}: {e}"})
+            failed.append({"job": label, "reason": f"{type(e).__name__}: {e}"})
             continue
         if isinstance(value, str):  # the job says why there is nothing to store
             skipped.append({"job": label, "reason": value})
@@ -158,5 +164,11 @@ def main(args: argparse.Namespace) -> dict:
         done.append({"job": label, "seconds": round(time.perf_counter() - t0, 2)})
     for s in skipped:
         print(f"skip {s['job']}: {s['reason']}", file=sys.stderr)
-    return {"store": str(store.store_dir()), "size_limit_bytes": store.SIZE_LIMIT,
-            "done": done, "skipped": skipped}
+    for s in failed:
+        print(f"FAIL {s['job']}: {s['reason']}", file=sys.stderr)
+    return {**where, "done": done, "skipped": skipped, "failed": failed}
+
+
+def exit_code(result: dict) -> int:
+    """1 when any job failed, so a class-prep script (or CI) notices."""
+    return 1 if result["failed"] else 0
