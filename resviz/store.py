@@ -254,6 +254,11 @@ def declare(namespace: str, shape: Shape) -> None:
     _shapes[namespace] = shape
 
 
+def declared() -> dict[str, Shape]:
+    """Every namespace with a declared shape (a copy)."""
+    return dict(_shapes)
+
+
 def mismatch(value: Any, shape: Shape, where: str = "value") -> str | None:
     """Why `value` does not have `shape`, or None when it does.
 
@@ -644,5 +649,5 @@ def get_or_compute(namespace: str, parts: tuple[Any, ...], compute: Callable[[],
 
 
 __all__ = ["BadEntry", "DictOf", "Maybe", "StoreConfigError", "StoreWarning", "backend", "clear_notices",
-           "config", "declare", "decode", "describe", "encode", "get", "get_or_compute", "key",
+           "config", "declare", "declared", "decode", "describe", "encode", "get", "get_or_compute", "key",
            "mismatch", "notices", "put", "reset", "size_limit", "store_dir"]

@@ -301,3 +301,38 @@ def test_the_cli_goes_on_after_damage(fresh_store: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stderr.startswith("warning: The results store at") and "was damaged" in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_every_result_the_library_stores_round_trips_exactly(monkeypatch) -> None:
+    """Run every stored computation in miniature; what comes back equals what went in, types too."""
+    from resviz import resnet_family as rf
+    from resviz import story
+    from resviz.experiments import degradation, landscape, lesion, orderings, paths
+    from resviz.probes.landscape import LandscapeSpec
+    from resviz.spec import NetworkSpec, TrainSpec
+
+    stored: list[tuple[str, tuple, object]] = []
+    real_put = store.put
+
+    def put(value, namespace, *parts):
+        stored.append((namespace, parts, value))
+        real_put(value, namespace, *parts)
+
+    monkeypatch.setattr(store, "put", put)
+    net, ts = NetworkSpec(depth=3, width=6), TrainSpec(steps=3, n_samples=80, eval_every=1)
+    paths.cached_run(net, ts, samples=2, batch=8, stochastic_depth=0.5)
+    lesion.cached_run(net, ts, draws=2, stochastic_depth=0.5)
+    orderings.run(net.replace(depth=2), ts, seeds=(0,))
+    degradation.sweep(degradation.SweepSpec(depths=(2,), seeds=1, width=4, train=ts))
+    landscape.pair_landscapes(net.replace(depth=2), ts, LandscapeSpec(grid=3, line_points=3))
+    story.story_run(net.replace(depth=4), ts)
+    story.resnet_family()
+    rf.family_row("resnet18")
+    rf.cifar_row(1)
+
+    library = {ns for ns in store.declared() if not ns.endswith("-test")}  # tests declare their own
+    assert {ns for ns, _p, _v in stored} == library
+    for namespace, parts, value in stored:
+        assert store.mismatch(value, store.declared()[namespace]) is None, namespace
+        assert same(store.get(namespace, *parts), value), namespace
