@@ -44,7 +44,7 @@ class ShortcutVariantBlock(Block):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
-        self.variant = variant
+        self._variant = variant
         self.scale = scale
         self.w1, self.w2 = layer(width, conv), layer(width, conv)
         self.n1, self.n2 = norm(width, conv, use_norm), norm(width, conv, use_norm)
@@ -56,6 +56,18 @@ class ShortcutVariantBlock(Block):
             self.proj = _one_by_one(width, conv)
         elif variant == "dropout_shortcut":
             self.drop = nn.Dropout(p)
+
+    @property
+    def variant(self) -> str:
+        return self._variant
+
+    @property
+    def branch_output(self) -> nn.Module:
+        return self.n2
+
+    @property
+    def gate_module(self) -> nn.Module | None:
+        return getattr(self, "g", None) if self._variant == "exclusive_gating" else None
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.n2(self.w2(self.act1(self.n1(self.w1(x)))))

@@ -22,7 +22,7 @@ from resviz.i18n import _
 from resviz.models import build
 from resviz.probes.architecture import LayerGraph, block_graph, stage_graph, trace
 from resviz.shortcut_variants import ShortcutVariantBlock
-from resviz.spec import NetworkSpec
+from resviz.spec import ORDERINGS, NetworkSpec
 
 COMMAND = "arch"
 GROUPS = ("orderings", "gates", "shortcuts")
@@ -61,8 +61,7 @@ def _variant(v: str) -> Callable[[int, bool], nn.Module]:
 
 _MAKERS: dict[str, Callable[[int, bool], nn.Module]] = {
     "plain": _plain,
-    **{o: _ordering(o) for o in ("original", "bn_after_add", "relu_before_add", "relu_preact",
-                                  "full_preact")},
+    **{o: _ordering(o) for o in ORDERINGS},
     "highway": lambda width, conv: HighwayBlock(width, conv),
     "gated": lambda width, conv: GatedBlock(width, conv),
     **{v: _variant(v) for v in ("constant_scaling", "exclusive_gating", "shortcut_gating",
