@@ -82,7 +82,7 @@ def train_ordering(net: NetworkSpec, tspec: TrainSpec, seeds: Sequence[int],
         f = trainer.final(str(s))
         err.append(100.0 if f["test_acc"] is None else 100 * (1 - float(f["test_acc"])))
         loss.append(float(f["train_loss"]))
-        steps, c = _curve([r.train_loss for r in trainer.history(str(s))])
+        steps, c = _curve([r.loss for r in trainer.history(str(s))])
         curves.append(c)
     return {"test_error": err, "train_loss": loss, "curve_steps": steps, "curves": curves}
 
