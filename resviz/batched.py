@@ -31,10 +31,10 @@ import torch.nn.functional as F
 
 from resviz.data import Dataset
 from resviz.models import ResVizNet, build
+from resviz.registry import ACTIVATIONS
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import DIVERGE_FACTOR, Record, Trainer
 
-ACT = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 
 
@@ -74,7 +74,7 @@ class StackedNet:
         self.m = len(specs)
         s0 = specs[0]
         self.depth, self.ordering, self.norm = s0.depth, s0.ordering, s0.norm
-        self.act = ACT[s0.activation]
+        self.act = ACTIVATIONS[s0.activation].fn
         self.training = True
         states = [build(s).state_dict() for s in specs]
         self.t: dict[str, torch.Tensor] = {}

@@ -13,23 +13,29 @@ model without rebuilding it:
               the run's seed (`install_stochastic_depth`), never from the global one.
 - `record`    when True, the block stores what it added: ||f(x)|| / ||x|| and output std.
 
+Every block also describes itself, so probes never look inside it: `branch_output` is the
+module whose output is the residual branch (what the block adds, before any gate),
+`gate_module` the layer whose sigmoid is the learned gate on the branch (None: no learned
+gate), `openable` whether it has the highway `openness` knob, and `describe()` says all of
+that (and its kind and variant) as plain data.
+
 Plain nets are residual blocks with `skip = 0`, so "skip off" is exactly the plain block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
 from resviz import seeds
+from resviz.registry import ACTIVATIONS
 
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-}
+
+def activation(name: str) -> nn.Module:
+    """A fresh activation module from the one registry (resviz.registry.ACTIVATIONS)."""
+    return ACTIVATIONS[name].module()
 
 
 def layer(width: int, conv: bool) -> nn.Module:
@@ -49,6 +55,35 @@ class Block(nn.Module):
     """Shared switches and the combine step; subclasses define the branch and gates."""
 
     kind = "block"
+    openable = False  # True: the block has the highway `openness` knob
+
+    @property
+    def variant(self) -> str | None:
+        """Which version of its kind (a residual ordering, a shortcut variant); None = one."""
+        return None
+
+    @property
+    def branch_output(self) -> nn.Module:
+        """The module whose output is the residual branch f(x): attribute and probe it there."""
+        raise NotImplementedError(f"{type(self).__name__} does not say where its branch ends")
+
+    @property
+    def gate_module(self) -> nn.Module | None:
+        """The layer whose sigmoid gates the branch (its bias is b_T); None = no learned gate."""
+        return None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} · {self.variant}" if self.variant else self.kind
+
+    def describe(self) -> dict[str, object]:
+        """The block as plain data: kind, variant, where its branch ends and its gate is."""
+        names = {id(m): n for n, m in self.named_modules()}
+        gate = self.gate_module
+        return {"kind": self.kind, "variant": self.variant, "label": self.label,
+                "branch_output": names.get(id(self.branch_output)),
+                "gate": None if gate is None else names.get(id(gate)),
+                "openable": self.openable, "skip_on": self.skip_on, "active": self.active}
 
     def __init__(self) -> None:
         super().__init__()
@@ -142,12 +177,23 @@ class ResidualBlock(Block):
     """
 
     kind = "residual"
+    # The last module of `branch()` in each ordering: where the branch's value comes out.
+    BRANCH_END = {"original": "n2", "relu_before_add": "act2", "bn_after_add": "w2",
+                  "relu_preact": "n2", "full_preact": "w2"}
+
+    @property
+    def variant(self) -> str:
+        return self.ordering
+
+    @property
+    def branch_output(self) -> nn.Module:
+        return getattr(self, self.BRANCH_END[self.ordering])
 
     def __init__(self, width: int, ordering: str = "original", conv: bool = False,
                  use_norm: bool = True, activation: str = "relu") -> None:
         super().__init__()
         self.ordering = ordering
-        act = ACTIVATIONS[activation]
+        act = ACTIVATIONS[activation].module
         self.w1, self.w2 = layer(width, conv), layer(width, conv)
         self.n1, self.n2 = norm(width, conv, use_norm), norm(width, conv, use_norm)
         self.act1, self.act2 = act(), act()
@@ -184,11 +230,20 @@ class HighwayBlock(Block):
     """
 
     kind = "highway"
+    openable = True
+
+    @property
+    def branch_output(self) -> nn.Module:
+        return self.h
+
+    @property
+    def gate_module(self) -> nn.Module:
+        return self.t
 
     def __init__(self, width: int, conv: bool = False, use_norm: bool = True,
                  activation: str = "relu", gate_bias: float = -2.0) -> None:
         super().__init__()
-        act = ACTIVATIONS[activation]
+        act = ACTIVATIONS[activation].module
         self.h = nn.Sequential(layer(width, conv), norm(width, conv, use_norm), act())
         self.t = nn.Conv2d(width, width, 1) if conv else nn.Linear(width, width)
         self.gate_bias = gate_bias
@@ -230,10 +285,18 @@ class GatedBlock(Block):
 
     kind = "gated"
 
+    @property
+    def branch_output(self) -> nn.Module:
+        return self.h
+
+    @property
+    def gate_module(self) -> nn.Module:
+        return self.inp
+
     def __init__(self, width: int, conv: bool = False, use_norm: bool = True,
                  activation: str = "relu", gate_bias: float = 2.0) -> None:
         super().__init__()
-        act = ACTIVATIONS[activation]
+        act = ACTIVATIONS[activation].module
         self.h = nn.Sequential(norm(width, conv, use_norm), act(), layer(width, conv),
                                norm(width, conv, use_norm), act(), layer(width, conv))
         gate = (lambda: nn.Conv2d(width, width, 1)) if conv else (lambda: nn.Linear(width, width))

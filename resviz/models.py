@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from resviz.blocks import ACTIVATIONS, Block, GatedBlock, HighwayBlock, ResidualBlock
+from resviz.blocks import Block, GatedBlock, HighwayBlock, ResidualBlock, activation
 from resviz.init import materialise
 from resviz.spec import NetworkSpec
 
@@ -27,7 +27,7 @@ class ResVizNet(nn.Module):
             self.stem = nn.Linear(spec.input_shape[0], w)
             pool = nn.Identity()
         self.blocks = nn.ModuleList(_make_block(spec) for _ in range(spec.depth))
-        self.head = nn.Sequential(ACTIVATIONS[spec.activation](), pool, nn.Linear(w, spec.n_classes))
+        self.head = nn.Sequential(activation(spec.activation), pool, nn.Linear(w, spec.n_classes))
         for block, on in zip(self.blocks, spec.skip_mask):
             block.set_skip(on)
 

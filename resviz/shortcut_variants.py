@@ -44,7 +44,7 @@ class ShortcutVariantBlock(Block):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
-        self.variant = variant
+        self._variant = variant
         self.scale = scale
         self.w1, self.w2 = layer(width, conv), layer(width, conv)
         self.n1, self.n2 = norm(width, conv, use_norm), norm(width, conv, use_norm)
@@ -63,6 +63,18 @@ class ShortcutVariantBlock(Block):
         if hasattr(self, "g"):
             with torch.no_grad():
                 self.g.bias.fill_(self.gate_bias)
+
+    @property
+    def variant(self) -> str:
+        return self._variant
+
+    @property
+    def branch_output(self) -> nn.Module:
+        return self.n2
+
+    @property
+    def gate_module(self) -> nn.Module | None:
+        return getattr(self, "g", None) if self._variant == "exclusive_gating" else None
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.n2(self.w2(self.act1(self.n1(self.w1(x)))))

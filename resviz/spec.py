@@ -11,15 +11,17 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from resviz import registry
+
 Family = Literal["plain", "residual", "highway", "gated"]
-Ordering = Literal["original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"]
-Activation = Literal["relu", "tanh", "gelu"]
+Ordering = str  # a key of resviz.registry.ORDERINGS
+Activation = str  # a key of resviz.registry.ACTIVATIONS
 Optimizer = Literal["adam", "sgd"]
 Init = Literal["he", "pytorch", "orthogonal"]
 
 FAMILIES: tuple[str, ...] = get_args(Family)
-ORDERINGS: tuple[str, ...] = get_args(Ordering)
-ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+ORDERINGS: tuple[str, ...] = tuple(registry.ORDERINGS)  # the registry is the one list
+ACTIVATIONS: tuple[str, ...] = tuple(registry.ACTIVATIONS)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 INITS: tuple[str, ...] = get_args(Init)  # resviz.init.INITIALISERS holds what each one does
 MAX_DEPTH = 100

@@ -194,7 +194,8 @@ def test_figures_plot_log10_loss_on_one_scale() -> None:
     res = {}
     for name, z in (("plain", 10 ** (a**2 + b**2)), ("residual", 100 * (1 + a**2 + b**2))):
         res[name] = {"axis": ax, "loss": z, "roughness": ls.roughness(z, ax),
-                     "ratio": ls.ratio_map(z, ax), "direction": {"t": ax, "loss": z[2]},
+                     "slice_curvature": ls.slice_curvature_map(z, ax),
+                     "direction": {"t": ax, "loss": z[2]},
                      "interpolation": {"t": ax, "loss": z[:, 2]}}
     res["plain"]["loss"] = res["plain"]["loss"].copy()
     res["plain"]["loss"][0, 0] = np.inf  # a diverged point is left blank, not plotted
@@ -204,9 +205,110 @@ def test_figures_plot_log10_loss_on_one_scale() -> None:
     np.testing.assert_allclose(np.asarray(r.z), np.log10(res["residual"]["loss"]))
     assert np.isnan(np.asarray(p.z, dtype=float)[0, 0])
     assert p.cmin == r.cmin == 0.0 and p.cmax == r.cmax == pytest.approx(np.log10(300))
+    # each family in its own colour, and the z range holds the highest peak with room to spare
+    from resviz.figures.style import FAMILY_COLORS
+    assert p.colorscale[-1][1] == FAMILY_COLORS["plain"]
+    assert r.colorscale[-1][1] == FAMILY_COLORS["residual"]
+    zr = surf.layout.scene.zaxis.range
+    assert zr[0] < 0.0 and zr[1] > np.log10(300)
     cont = [t for t in figs.contours(res, labels).data if t.type == "contour"]
     assert cont[0].contours.start == cont[1].contours.start
     assert cont[0].contours.size == cont[1].contours.size
     bars = figs.roughness_bars(res, labels)
     assert list(bars.data[1].y) == [res["residual"]["roughness"][k]
                                     for k in ("nonconvex_share", "basin_share")]
+
+
+def explicit_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The full Hessian formed entry by entry (torch.autograd.functional.hessian): the truth."""
+    from torch.func import functional_call
+
+    names = [k for k, _ in model.named_parameters()]
+    theta = [p.detach() for _, p in model.named_parameters()]
+    fixed = {k: v for k, v in model.state_dict().items() if k not in names}
+
+    def f(flat: torch.Tensor) -> torch.Tensor:
+        ps = dict(zip(names, [t.view(p.shape) for t, p in
+                              zip(flat.split([p.numel() for p in theta]), theta)]))
+        return nn.functional.cross_entropy(functional_call(model, {**ps, **fixed}, (x,)), y)
+
+    return torch.autograd.functional.hessian(f, torch.cat([p.reshape(-1) for p in theta]))
+
+
+@pytest.mark.parametrize("family", ["plain", "residual"])
+def test_lanczos_finds_the_full_hessians_extreme_eigenvalues(family: str) -> None:
+    """Li et al.'s quantity against the truth: eigvalsh of the explicitly formed Hessian of a
+    tiny trained net, at the trained weights and at an off-centre point of the plane."""
+    model, x, y = trained(NetworkSpec(family=family, depth=2, width=4), steps=30, n=120)
+    model = model.double().eval()
+    x = x.double()
+    d1, d2 = ls.directions(model, seed=1)
+    for a, b in ((0.0, 0.0), (0.6, -0.4)):
+        p = {k: v + a * d1[k] + b * d2[k] for k, v in ls.weights(model).items()}
+        probe = build(NetworkSpec(family=family, depth=2, width=4)).double().eval()
+        probe.load_state_dict({**model.state_dict(), **p})
+        ev = torch.linalg.eigvalsh(explicit_hessian(probe, x, y))
+        n = len(ev)
+        lo, hi = ls.hessian_extremes(model, x, y, p, iters=n)  # full Krylov space: exact
+        assert lo == pytest.approx(float(ev[0]), rel=1e-6, abs=1e-9)
+        assert hi == pytest.approx(float(ev[-1]), rel=1e-6)
+        lo20, hi20 = ls.hessian_extremes(model, x, y, p, iters=20)  # what the map uses
+        assert hi20 == pytest.approx(float(ev[-1]), rel=1e-3)
+        assert lo20 == pytest.approx(float(ev[0]), rel=0.05, abs=1e-3 * float(ev[-1]))
+        assert float(ev[0]) < 0 < float(ev[-1])  # a net's Hessian is indefinite: a real test
+
+
+def test_lanczos_on_a_known_matrix() -> None:
+    gen = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(50, 50, generator=gen, dtype=torch.float64))
+    lam = torch.linspace(-2, 7, 50, dtype=torch.float64)
+    a = q @ torch.diag(lam) @ q.T
+    assert ls.lanczos_extremes(lambda v: a @ v, 50, iters=50) == pytest.approx((-2.0, 7.0))
+    lo, hi = ls.lanczos_extremes(lambda v: a @ v, 50, iters=25)
+    assert -2.0 <= lo < -1.8 and 6.8 < hi <= 7.0  # Ritz values lie inside, close to the ends
+
+
+def test_li_ratio_and_slice_disagree_where_the_slice_is_blind() -> None:
+    """A surface convex in the plotted plane but curving down in a third direction: the 2-D
+    slice curvature says 0 everywhere, Li's full-Hessian ratio says 1/2."""
+    model = nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+    x = torch.eye(3)
+
+    def loss(out: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:  # w0^2 + w1^2 - w2^2 / 2
+        o = out.squeeze(-1)
+        return o[0] ** 2 + o[1] ** 2 - 0.5 * o[2] ** 2
+
+    y = torch.zeros(3)
+    d1 = {"weight": torch.tensor([[1.0, 0.0, 0.0]])}
+    d2 = {"weight": torch.tensor([[0.0, 1.0, 0.0]])}
+    ax = np.linspace(-1, 1, 5)
+    z = ls.grid_losses(model, x, y, d1, d2, ax, loss_fn=loss)
+    assert np.all(ls.slice_curvature_map(z, ax) == 0.0)
+    m = ls.hessian_ratio_grid(model, x, y, d1, d2, ax[::2], iters=3, loss_fn=loss)
+    np.testing.assert_allclose(m["lambda_min"], -1.0, atol=1e-5)
+    np.testing.assert_allclose(m["lambda_max"], 2.0, atol=1e-5)
+    np.testing.assert_allclose(m["ratio"], 0.5, atol=1e-5)
+
+
+def test_hessian_map_is_stored_and_in_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = NetworkSpec(depth=2, width=4)
+    model, x, y = trained(spec, steps=3, n=60)
+    lspec, hspec = ls.LandscapeSpec(grid=3, line_points=3), ls.HessianSpec(grid=3, iters=5)
+    first = exp.cached_hessian_map(model, x, y, lspec, hspec)
+    assert first["ratio"].shape == (3, 3) and 0 <= first["nonconvex_share"] <= 1
+    monkeypatch.setattr(exp, "hessian_map", lambda *a, **k: pytest.fail("recomputed"))
+    again = exp.cached_hessian_map(model, x, y, lspec, hspec)
+    np.testing.assert_array_equal(first["lambda_max"], again["lambda_max"])
+    monkeypatch.undo()
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = cli(["landscape", "--depth", "2", "--width", "4", "--steps", "5", "--samples", "80",
+                  "--grid", "3", "--line-points", "3", "--hessian", "--hessian-grid", "3",
+                  "--lanczos-iters", "4", "--json"])
+    assert rc == 0
+    h = json.loads(buf.getvalue())["hessian"]
+    assert np.asarray(h["ratio"]).shape == (3, 3) and h["lanczos_iters"] == 4
+    lo, hi = np.asarray(h["lambda_min"]), np.asarray(h["lambda_max"])
+    assert np.all(lo <= hi) and np.allclose(np.asarray(h["ratio"]), np.abs(lo) / hi)

@@ -326,6 +326,8 @@ def test_every_result_the_library_stores_round_trips_exactly(monkeypatch) -> Non
     orderings.run(net.replace(depth=2), ts, seeds=(0,))
     degradation.sweep(degradation.SweepSpec(depths=(2,), seeds=1, width=4, train=ts))
     landscape.pair_landscapes(net.replace(depth=2), ts, LandscapeSpec(grid=3, line_points=3))
+    landscape.pair_hessian(net.replace(depth=2), ts, LandscapeSpec(grid=3, line_points=3),
+                           landscape.HessianSpec(grid=3, iters=4))
     story.story_run(net.replace(depth=4), ts)
     story.resnet_family()
     rf.family_row("resnet18")

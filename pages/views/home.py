@@ -6,6 +6,7 @@ import streamlit as st
 
 from resviz import story
 from resviz.experiments import orderings
+from resviz.figures import orderings as ofigs
 from resviz.figures import story as figs
 from resviz.i18n import _
 from ui import charts, layout, params
@@ -35,12 +36,6 @@ def _story_run() -> dict:
 
 def _orderings_result(progress=None) -> dict:
     return orderings.run(orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, progress=progress)
-
-
-def _orderings_stored() -> bool:
-    from resviz import store
-
-    return store.get("orderings", orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, (0, 1)) is not None
 
 
 def step_box(step: story.Step) -> st.delta_generator.DeltaGenerator:
@@ -89,19 +84,48 @@ def _figs_kind(name: str) -> str:
     return _("residual") if name == "residual" else _("plain")
 
 
+def _orderings_verdict(result: dict) -> str:
+    """Which differences the seeds resolve, in words: claim only what the intervals support."""
+    ref = _(result["reference"])
+    lines = []
+    for o, d in result["diff_to_reference"].items():
+        if not d["resolved"]:
+            continue
+        if d["mean"] > 0:
+            text = _("{o} is worse than {ref} by {d:.1f} points (95% interval {lo:.1f} to {hi:.1f})")
+            lines.append(text.format(o=_(o), ref=ref, d=d["mean"], lo=d["low"], hi=d["high"]))
+        else:
+            text = _("{o} is better than {ref} by {d:.1f} points (95% interval {lo:.1f} to {hi:.1f})")
+            lines.append(text.format(o=_(o), ref=ref, d=-d["mean"], lo=-d["high"], hi=-d["low"]))
+    unresolved = [_(o) for o, d in result["diff_to_reference"].items() if not d["resolved"]]
+    if unresolved:
+        lines.append(_("{names}: not distinguishable from {ref} at {n} seeds").format(
+            names=_(", ").join(unresolved), ref=ref, n=len(result["seeds"])))
+    return "; ".join(lines) + "."
+
+
 def orderings_figure(col) -> None:
     with col:
-        stored = _orderings_stored()
-        result = _orderings_result() if stored else figs.paper_only(orderings.PAPER_ERROR)
-        charts.show(figs.orderings(result), key="ho_fig_orderings")
-        if stored:
-            st.caption(_("Our ranking, best first: {ours}. Rank correlation with the paper: "
-                         "{rho:+.2f}. At this size the differences are close to seed noise.").format(
-                ours=_(", ").join(_(o) for o in result["rank_ours"]), rho=result["spearman"]))
-        elif st.button(_("Train the five orderings here (about a minute)"), key="ho_run_orderings"):
-            bar = st.progress(0.0, text=_("Training..."))
-            _orderings_result(lambda f: bar.progress(f, text=_("Training...")))
-            st.rerun()
+        result = orderings.stored()
+        charts.show(ofigs.ranking(result or ofigs.paper_only(orderings.PAPER_ERROR)),
+                    key="ho_fig_orderings")
+        if result is None:
+            st.caption(_("Look for: the paper's worst ordering puts batch norm after the "
+                         "addition, on the shortcut's path."))
+            if st.button(_("Train the five orderings here, over {n} seeds (a few minutes)").format(
+                    n=len(orderings.DEFAULT_SEEDS)), key="ho_run_orderings"):
+                bar = st.progress(0.0, text=_("Training..."))
+                _orderings_result(lambda f: bar.progress(f, text=_("Training...")))
+                st.rerun()
+            return
+        st.caption(_("Look for: which gaps are wider than the error bars. Resolved over seeds: "
+                     "{verdict} Rank correlation with the paper: {rho:+.2f} (95% bootstrap "
+                     "interval {lo:+.2f} to {hi:+.2f}); {n} test points.").format(
+            verdict=_orderings_verdict(result), rho=result["spearman"],
+            lo=result["spearman_low"], hi=result["spearman_high"], n=result["n_test"]))
+        charts.show(ofigs.curves(result), key="ho_fig_ordering_curves")
+        st.caption(_("Look for: the orderings differ in how fast and how steadily they train, "
+                     "not only where they end; the dashed line is BN after addition."))
 
 
 probes = _probes()

@@ -7,7 +7,7 @@ import streamlit as st
 from resviz.data import DATASETS, TOY_SETS
 from resviz.figures import training as figs
 from resviz.i18n import _
-from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
+from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from resviz.train import evaluate
 from ui import charts, export, layout, live, params, session
 
@@ -44,7 +44,7 @@ def model_controls(name: str, family: str) -> NetworkSpec:
         depth = params.slider(f"{k}_depth", _("Depth (blocks)"), 1, 100, 20)
         width = params.select_slider(f"{k}_width", _("Width"), [4, 8, 16, 32, 64, 128, 256], 32)
         norm = params.toggle(f"{k}_norm", _("Batch normalisation"), True)
-        act = params.select(f"{k}_act", _("Activation"), ["relu", "tanh", "gelu"], "relu")
+        act = params.select(f"{k}_act", _("Activation"), list(ACTIVATIONS), "relu")
         gate_bias = params.slider(f"{k}_gb", _("Gate bias (highway/gated)"), -4.0, 0.0, -2.0,
                                   0.5, disabled=fam not in ("highway", "gated"))
     return NetworkSpec(family=fam, ordering=ordering, depth=depth, width=width, norm=norm,

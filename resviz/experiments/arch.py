@@ -24,7 +24,7 @@ from resviz.init import materialise
 from resviz.models import build
 from resviz.probes.architecture import LayerGraph, block_graph, stage_graph, trace
 from resviz.shortcut_variants import ShortcutVariantBlock
-from resviz.spec import NetworkSpec
+from resviz.spec import ORDERINGS, NetworkSpec
 
 COMMAND = "arch"
 GROUPS = ("orderings", "gates", "shortcuts")
@@ -68,8 +68,7 @@ def _variant(v: str) -> Callable[[int, bool], nn.Module]:
 
 _MAKERS: dict[str, Callable[[int, bool], nn.Module]] = {
     "plain": _plain,
-    **{o: _ordering(o) for o in ("original", "bn_after_add", "relu_before_add", "relu_preact",
-                                  "full_preact")},
+    **{o: _ordering(o) for o in ORDERINGS},
     "highway": lambda width, conv: _seeded(lambda: HighwayBlock(width, conv)),
     "gated": lambda width, conv: _seeded(lambda: GatedBlock(width, conv)),
     **{v: _variant(v) for v in ("constant_scaling", "exclusive_gating", "shortcut_gating",

@@ -6,7 +6,7 @@ import argparse
 
 from resviz.data import DATASETS, load
 from resviz.probes.gradients import init_profile
-from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec
+from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec
 
 COMMAND = "gradients"
 
@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=50)
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--norm", choices=["batch", "none"], default="batch")
-    p.add_argument("--activation", default="relu")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     p.add_argument("--gate-bias", type=float, default=-2.0)
     p.add_argument("--dataset", choices=DATASETS, default="spirals")
     p.add_argument("--batch", type=int, default=256, help="points in the measuring batch")

@@ -18,13 +18,15 @@ from resviz.experiments.train_cmd import add_network_arguments, add_training_arg
 from resviz.models import build
 from resviz.probes.landscape import (
     METHODS,
+    HessianSpec,
     LandscapeSpec,
     directions,
     grid_losses,
+    hessian_ratio_grid,
     interpolation,
     line_losses,
-    ratio_map,
     roughness,
+    slice_curvature_map,
     weights,
 )
 from resviz.spec import NetworkSpec, TrainSpec
@@ -32,8 +34,10 @@ from resviz.train import Trainer
 
 COMMAND = "landscape"
 NAMESPACE = "landscape"
+HESSIAN_NAMESPACE = "landscape_hessian"
+NONCONVEX_RATIO = 0.1  # Li et al.'s map: a point counts as non-convex above this |min/max|
 LINE_RANGE = (0.0, 1.0)  # init to trained; beyond them BatchNorm variances could turn negative
-# progress(fraction done, stage, model name); stage is "train", "grid" or "lines"
+# progress(fraction done, stage, model name); stage is "train", "grid", "lines" or "hessian"
 Progress = Callable[[float, str, str], None]
 
 
@@ -71,7 +75,7 @@ def landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torch.Tenso
                             progress=step(n_grid + lspec.line_points, "lines"), **kw)
     c = lspec.grid // 2
     return {"axis": axis, "loss": z, "centre_loss": float(z[c, c]) if lspec.grid % 2 else None,
-            "roughness": roughness(z, axis), "ratio": ratio_map(z, axis),
+            "roughness": roughness(z, axis), "slice_curvature": slice_curvature_map(z, axis),
             "direction": {"t": t_dir, "loss": dir_loss},
             "interpolation": {"t": t_line, "loss": line_loss}}
 
@@ -80,7 +84,7 @@ LINE_SHAPE = {"t": np.ndarray, "loss": np.ndarray}
 LANDSCAPE_SHAPE = {"axis": np.ndarray, "loss": np.ndarray, "centre_loss": store.Maybe(float),
                    "roughness": {"nonconvex_share": float, "mean_ratio": float, "basin_share": float,
                                  "minima": int},
-                   "ratio": np.ndarray, "direction": LINE_SHAPE, "interpolation": LINE_SHAPE}
+                   "slice_curvature": np.ndarray, "direction": LINE_SHAPE, "interpolation": LINE_SHAPE}
 store.declare(NAMESPACE, LANDSCAPE_SHAPE)
 store.declare("landscape_pair", {"landscapes": store.DictOf(str, LANDSCAPE_SHAPE),
                                  "final": store.DictOf(str, {"train_loss": float,
@@ -95,6 +99,45 @@ def cached_landscape(model: nn.Module, init: nn.Module, x: torch.Tensor, y: torc
     parts = (fingerprint(model, x, y), fingerprint(init), lspec)
     return store.get_or_compute(NAMESPACE, parts,
                                 lambda: landscape(model, init, x, y, lspec, **kw))  # type: ignore[arg-type]
+
+
+def hessian_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lspec: LandscapeSpec,
+                hspec: HessianSpec, *, device: str | torch.device | None = None,
+                progress: Callable[[float, str], None] | None = None) -> dict:
+    """Li et al. 2018 Fig. 7 on the loss grid's plane (same directions, same span, coarser):
+    the full Hessian's extreme eigenvalues at every point, |lambda_min/lambda_max|, and the
+    share of points above NONCONVEX_RATIO."""
+    d1, d2 = directions(model, lspec.seed)
+
+    def step(done: int, n: int) -> None:
+        if progress is not None:
+            progress(done / n, "hessian")
+
+    out = hessian_ratio_grid(model, x, y, d1, d2, hspec.axis(lspec.span), iters=hspec.iters,
+                             seed=lspec.seed, device=device, progress=step)
+    r = out["ratio"][np.isfinite(out["ratio"])]
+    c = hspec.grid // 2
+    out.update(nonconvex_share=float(np.mean(r > NONCONVEX_RATIO)) if r.size else float("nan"),
+               mean_ratio=float(np.mean(r)) if r.size else float("nan"),
+               centre_ratio=float(out["ratio"][c, c]) if hspec.grid % 2 else None,
+               iters=hspec.iters)
+    return out
+
+
+def cached_hessian_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lspec: LandscapeSpec,
+                       hspec: HessianSpec, **kw: object) -> dict:
+    """`hessian_map`, stored per model (weights hash), data and settings."""
+    parts = (fingerprint(model, x, y), lspec.span, lspec.seed, hspec)
+    return store.get_or_compute(HESSIAN_NAMESPACE, parts,
+                                lambda: hessian_map(model, x, y, lspec, hspec, **kw))  # type: ignore[arg-type]
+
+
+HESSIAN_SHAPE = {"axis": np.ndarray, "lambda_min": np.ndarray, "lambda_max": np.ndarray,
+                 "ratio": np.ndarray, "nonconvex_share": float, "mean_ratio": float,
+                 "centre_ratio": store.Maybe(float), "iters": int}
+store.declare(HESSIAN_NAMESPACE, HESSIAN_SHAPE)
+store.declare("landscape_pair_hessian", {"maps": store.DictOf(str, HESSIAN_SHAPE),
+                                         "final": store.DictOf(str, dict)})
 
 
 def pair_specs(spec: NetworkSpec) -> dict[str, NetworkSpec]:
@@ -168,6 +211,43 @@ def pair_landscapes(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, *
     return store.get_or_compute("landscape_pair", pair_parts(spec, tspec, lspec), compute)
 
 
+def stored_pair_hessian(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec,
+                        hspec: HessianSpec) -> dict | None:
+    """The stored result of `pair_hessian` if it was computed before, else None."""
+    return store.get("landscape_pair_hessian", *pair_parts(spec, tspec, lspec), hspec)
+
+
+def pair_hessian(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, hspec: HessianSpec, *,
+                 device: str | torch.device | None = None,
+                 train_device: str | torch.device = "cpu",
+                 progress: Progress | None = None) -> dict:
+    """Li et al.'s full-Hessian map of the plain and the residual net of `pair_landscapes`
+    (trained again, deterministically, from the same specs), stored per settings.
+
+    Returns {"maps": {name: hessian_map}, "final": final metrics of training}.
+    """
+    specs = pair_specs(spec)
+
+    def compute() -> dict:
+        def train_part(f: float, stage: str, name: str) -> None:
+            if progress is not None:
+                progress(0.1 * f, stage, name)
+
+        models, final = train_models(specs, tspec, train_device, train_part)
+        data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
+        maps = {}
+        for i, (name, model) in enumerate(models.items()):
+            def sub(f: float, stage: str, i: int = i, name: str = name) -> None:
+                if progress is not None:
+                    progress(0.1 + 0.9 * (i + f) / len(models), stage, name)
+            maps[name] = cached_hessian_map(model, data.x_train, data.y_train, lspec, hspec,
+                                            device=device, progress=sub)
+        return {"maps": maps, "final": final}
+
+    return store.get_or_compute("landscape_pair_hessian", (*pair_parts(spec, tspec, lspec), hspec),
+                                compute)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_arguments(p, depth=20)
     add_training_arguments(p, steps=300)
@@ -177,6 +257,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--line-points", type=int, default=41, help="points of each 1D line")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="vmap (batched grid points) or loop; auto = vmap on a GPU")
+    p.add_argument("--hessian", action="store_true",
+                   help="also Li et al.'s map: |lambda_min/lambda_max| of the full Hessian "
+                        "(Lanczos on Hessian-vector products) on a coarse grid")
+    p.add_argument("--hessian-grid", type=int, default=HessianSpec.grid,
+                   help="points per axis of the full-Hessian map")
+    p.add_argument("--lanczos-iters", type=int, default=HessianSpec.iters,
+                   help="Lanczos iterations (Hessian-vector products) per grid point")
 
 
 def to_plain(result: dict) -> dict:
@@ -192,11 +279,20 @@ def main(args: argparse.Namespace) -> dict:
     device = resolve_device(args.device, batched=True)
     t0 = time.perf_counter()
     models, final = train_models({"model": spec}, tspec, resolve_device(args.device))
+    hspec = HessianSpec(grid=args.hessian_grid, iters=args.lanczos_iters) if args.hessian else None
     t1 = time.perf_counter()
     result = models_landscapes(models, {"model": spec}, tspec, lspec, device=device,
                                method=args.method)["model"]
-    return {"spec": spec.to_dict(), "train": tspec.to_dict(), **final["model"],
-            "landscape": {"grid": lspec.grid, "span": lspec.span, "direction_seed": lspec.seed,
-                          **to_plain(result)},
-            "device": str(device), "train_seconds": t1 - t0,
-            "landscape_seconds": time.perf_counter() - t1}
+    out = {"spec": spec.to_dict(), "train": tspec.to_dict(), **final["model"],
+           "landscape": {"grid": lspec.grid, "span": lspec.span, "direction_seed": lspec.seed,
+                         **to_plain(result)},
+           "device": str(device), "train_seconds": t1 - t0,
+           "landscape_seconds": time.perf_counter() - t1}
+    if hspec is not None:
+        t2 = time.perf_counter()
+        data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
+        hess = cached_hessian_map(models["model"], data.x_train, data.y_train, lspec, hspec,
+                                  device=device)
+        out["hessian"] = {"grid": hspec.grid, "lanczos_iters": hspec.iters, **to_plain(hess),
+                          "seconds": time.perf_counter() - t2}
+    return out

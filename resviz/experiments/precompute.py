@@ -76,10 +76,11 @@ def paths(p: Params) -> object:
 
 
 def landscape(p: Params) -> object:
-    """As pages/views/landscape.py with a plain/residual pair trained on the page."""
+    """As pages/views/landscape.py with a plain/residual pair trained on the page: the loss
+    landscapes and Li et al.'s full-Hessian map (the page's slowest part, minutes on a CPU)."""
     from resviz.data import load
     from resviz.device import resolve_device
-    from resviz.probes.landscape import LandscapeSpec
+    from resviz.probes.landscape import HessianSpec, LandscapeSpec
     from resviz.spec import NetworkSpec, TrainSpec
 
     seed, n, dataset = _get(p, "ls_seed", 0, int), _get(p, "ls_n", 400, int), _get(p, "ls_data", "spirals")
@@ -89,12 +90,16 @@ def landscape(p: Params) -> object:
     data = load(dataset, n, tspec.noise, tspec.data_seed)
     spec = NetworkSpec(depth=_get(p, "ls_depth", 16, int), width=_get(p, "ls_width", 16, int), seed=seed,
                        input_shape=data.input_shape, n_classes=data.n_classes)
-    return _module("landscape").pair_landscapes(spec, tspec, lspec, device=resolve_device(None, batched=True))
+    mod, device = _module("landscape"), resolve_device(None, batched=True)
+    hspec = HessianSpec(grid=_get(p, "ls_hgrid", HessianSpec.grid, int))
+    return {"landscapes": mod.pair_landscapes(spec, tspec, lspec, device=device),
+            "hessian": mod.pair_hessian(spec, tspec, lspec, hspec, device=device)}
 
 
 def orderings(p: Params) -> object:
+    """As the home page: the five orderings over the default seeds."""
     mod = _module("orderings")
-    return mod.run(mod.DEFAULT_NET, mod.DEFAULT_TRAIN)
+    return mod.run(mod.DEFAULT_NET, mod.DEFAULT_TRAIN, mod.DEFAULT_SEEDS)
 
 
 def highway(p: Params) -> str:

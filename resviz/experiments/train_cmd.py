@@ -8,7 +8,7 @@ import time
 from resviz.data import DATASETS, load
 from resviz.device import resolve_device
 from resviz.models import build
-from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec, TrainSpec
+from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec, TrainSpec
 from resviz.train import Trainer
 
 COMMAND = "train"
@@ -21,7 +21,7 @@ def add_network_arguments(p: argparse.ArgumentParser, depth: int = 20) -> None:
     p.add_argument("--depth", type=int, default=depth)
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--no-norm", action="store_true", help="no batch normalisation")
-    p.add_argument("--activation", default="relu")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     p.add_argument("--gate-bias", type=float, default=-2.0)
 
 

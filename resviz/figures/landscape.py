@@ -1,9 +1,12 @@
 """Figures of loss landscapes: 3D surfaces, contour maps, 1D lines, roughness; data in, figures out.
 
 A landscape result is the plain dict of resviz.experiments.landscape.landscape: "axis",
-"loss" (grid, rows = second direction), "roughness", "ratio", "direction", "interpolation".
-Surfaces and contours show log10 of the loss (plotly has no log colour scale) on one shared
-colour range, so two nets side by side are read on the same scale.
+"loss" (grid, rows = second direction), "roughness", "slice_curvature", "direction",
+"interpolation". Surfaces and contours show log10 of the loss (plotly has no log colour scale)
+on one shared range, so two nets side by side are read on the same scale; each surface is
+drawn in its family's colour (resviz.figures.style), light at the bottom, full at the top.
+A Hessian map is resviz.experiments.landscape.hessian_map's dict ("axis", "lambda_min",
+"lambda_max", "ratio").
 """
 
 from __future__ import annotations
@@ -35,6 +38,17 @@ def _log_range(results: Results) -> tuple[float, float]:
     return lo, max(hi, lo + 1e-6)
 
 
+def _pad(lo: float, hi: float, frac: float = 0.05) -> tuple[float, float]:
+    """A range a little wider than the data, so no peak touches (or is cut by) the box."""
+    d = (hi - lo) * frac
+    return lo - d, hi + d
+
+
+def family_scale(name: str, i: int = 0) -> list[list]:
+    """A one-hue colour scale for a family: near white at the lowest loss, its colour at the top."""
+    return [[0.0, "#f4f4f4"], [1.0, color(name, i)]]
+
+
 def _colorbar(lo: float, hi: float) -> dict:
     vals, text = log10_ticks(lo, hi)
     return dict(title=dict(text=_("loss")), tickvals=vals, ticktext=text, len=0.8)
@@ -50,18 +64,21 @@ def surfaces(results: Results, labels: Mapping[str, str]) -> go.Figure:
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "surface"}] * n],
                         subplot_titles=_titles(results, labels), horizontal_spacing=0.02)
     lo, hi = _log_range(results)
-    for i, r in enumerate(results.values()):
+    for i, (name, r) in enumerate(results.items()):
         ax, z = np.asarray(r["axis"]), _logz(r)
-        fig.add_trace(go.Surface(x=ax, y=ax, z=z, cmin=lo, cmax=hi, colorscale="Viridis",
-                                 showscale=i == n - 1, colorbar=_colorbar(lo, hi),
+        fig.add_trace(go.Surface(x=ax, y=ax, z=z, cmin=lo, cmax=hi,
+                                 colorscale=family_scale(name, i), showscale=False, name=name,
                                  hovertemplate="a=%{x:.2f}<br>b=%{y:.2f}<br>log10 loss=%{z:.2f}"
                                  "<extra></extra>"), row=1, col=i + 1)
+    zlo, zhi = _pad(lo, hi)
+    vals, text = log10_ticks(lo, hi)
     scene = dict(xaxis_title=_("direction 1"), yaxis_title=_("direction 2"),
-                 zaxis_title=_("log10 loss"), zaxis=dict(range=[lo, hi]),
-                 camera=dict(eye=dict(x=1.5, y=1.5, z=1.0)))
+                 zaxis_title=_("loss"), aspectmode="cube",
+                 zaxis=dict(range=[zlo, zhi], tickvals=vals, ticktext=text),
+                 camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)))
     fig.update_scenes(**scene)
-    return base_layout(fig, _("Loss surface around the trained weights (log10 loss)"),
-                       height=460, margin=dict(l=0, r=0, t=60, b=0))
+    return base_layout(fig, _("Loss surface around the trained weights (log scale)"),
+                       height=600, margin=dict(l=0, r=0, t=60, b=0))
 
 
 def contours(results: Results, labels: Mapping[str, str]) -> go.Figure:
@@ -137,18 +154,44 @@ def roughness_by_depth(table: Mapping[str, Mapping[int, dict]], labels: Mapping[
     return base_layout(fig, _("Roughness against depth (depths computed so far)"), height=320)
 
 
-def ratio_maps(results: Results, labels: Mapping[str, str]) -> go.Figure:
-    """Where each surface bends down: -lambda_min / max |lambda| per grid point (0 = convex)."""
+def slice_curvature_maps(results: Results, labels: Mapping[str, str]) -> go.Figure:
+    """Slice curvature (2-D): where each plotted slice bends down, -lambda_min / max |lambda|
+    of the slice's 2x2 Hessian per grid point (0 = the slice is convex there). Not Li's map."""
     n = len(results)
     fig = make_subplots(rows=1, cols=n, subplot_titles=_titles(results, labels),
                         horizontal_spacing=0.08)
     for i, r in enumerate(results.values()):
         ax = np.asarray(r["axis"])
-        fig.add_trace(go.Heatmap(x=ax, y=ax, z=np.asarray(r["ratio"]), zmin=0, zmax=1,
-                                 colorscale="Blues", showscale=i == n - 1,
-                                 colorbar=dict(title=dict(text=_("non-convexity")))),
+        fig.add_trace(go.Heatmap(x=ax, y=ax, z=np.asarray(r["slice_curvature"]), zmin=0, zmax=1,
+                                 colorscale="Greys", showscale=i == n - 1,
+                                 colorbar=dict(title=dict(text=_("slice curvature")))),
                       row=1, col=i + 1)
     fig.update_xaxes(title_text=_("direction 1"))
     fig.update_yaxes(title_text=_("direction 2"))
-    return base_layout(fig, _("Non-convexity map: |min / max principal curvature| where one is "
-                              "negative"), height=380)
+    return base_layout(fig, _("Slice curvature (2-D): how much the plotted slice bends down"),
+                       height=380)
+
+
+def hessian_maps(maps: Results, labels: Mapping[str, str], zmax: float = 1.0) -> go.Figure:
+    """Li et al. 2018 Fig. 7: |lambda_min / lambda_max| of the full Hessian at every point of
+    a coarse grid, one panel per net, one colour range (values above zmax saturate); each
+    panel in its family's colour. Hover gives both eigenvalues."""
+    n = len(maps)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=_titles(maps, labels),
+                        horizontal_spacing=0.1)
+    for i, (name, m) in enumerate(maps.items()):
+        ax = np.asarray(m["axis"])
+        ratio = np.asarray(m["ratio"], dtype=float)
+        custom = np.stack([np.asarray(m["lambda_min"], float), np.asarray(m["lambda_max"], float)],
+                          -1)
+        fig.add_trace(go.Heatmap(
+            x=ax, y=ax, z=ratio, zmin=0, zmax=zmax, colorscale=family_scale(name, i),
+            customdata=custom, text=np.round(ratio, 2), texttemplate="%{text}",
+            colorbar=dict(title=dict(text="|λmin/λmax|"), x=(i + 1) / n - 0.02, len=0.8),
+            hovertemplate="a=%{x:.2f}, b=%{y:.2f}<br>|λmin/λmax| = %{z:.3f}<br>"
+                          "λmin = %{customdata[0]:.3g}<br>λmax = %{customdata[1]:.3g}<extra></extra>"),
+            row=1, col=i + 1)
+    fig.update_xaxes(title_text=_("direction 1"))
+    fig.update_yaxes(title_text=_("direction 2"))
+    return base_layout(fig, _("Li et al. map: |λmin/λmax| of the full Hessian (0 = convex)"),
+                       height=420)

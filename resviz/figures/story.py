@@ -111,31 +111,6 @@ def family(counts: Mapping[str, Mapping[str, float]]) -> go.Figure:
     return _layout(fig, _("The ResNet family: size and cost"))
 
 
-def orderings(result: Mapping) -> go.Figure:
-    """Paper error beside ours, one group per ordering, each ranked."""
-    names = list(result["orderings"])
-    paper_rank = {k: i + 1 for i, k in enumerate(result["rank_paper"])}
-    ours_rank = {k: i + 1 for i, k in enumerate(result["rank_ours"])}
-    labels = [_(n) for n in names]
-    fig = go.Figure()
-    fig.add_bar(x=labels, y=[result["paper_error"][n] for n in names], name=_("paper: CIFAR-10, ResNet-110"),
-                marker_color=color("plain"), text=[f"#{paper_rank[n]}" for n in names],
-                textposition="outside")
-    if result.get("test_error"):
-        fig.add_bar(x=labels, y=[result["test_error"][n] for n in names], name=_("ours: 2D toy"),
-                    marker_color=color("residual"), text=[f"#{ours_rank[n]}" for n in names],
-                    textposition="outside")
-    fig.update_yaxes(title_text=_("test error (%)"))
-    return _layout(fig, _("Unit orderings: test error and rank (#1 = best)"), barmode="group")
-
-
-def paper_only(paper_error: Mapping[str, float]) -> dict:
-    """An orderings 'result' holding only the paper's numbers, for before our run exists."""
-    order = sorted(paper_error, key=paper_error.get)
-    return {"orderings": list(paper_error), "paper_error": dict(paper_error), "rank_paper": order,
-            "rank_ours": order, "test_error": None}
-
-
 def log_ratio(values: Sequence[float]) -> float:
     """Orders of magnitude between the last and the first value (for captions)."""
     v = np.maximum(np.asarray(values, dtype=float), 1e-30)

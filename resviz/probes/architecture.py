@@ -119,8 +119,7 @@ def _blocks_of(model: nn.Module) -> list[tuple[str, Block]]:
 
 
 def _block_label(b: Block) -> str:
-    ordering = getattr(b, "ordering", None) or getattr(b, "variant", None)
-    return f"{b.kind} · {ordering}" if ordering else b.kind
+    return b.label
 
 
 def _number(a: object) -> bool:

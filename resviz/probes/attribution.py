@@ -18,23 +18,19 @@ import torch
 from captum.attr import IntegratedGradients, LayerConductance, LayerGradientXActivation
 from torch import nn
 
-from resviz.blocks import Block, GatedBlock, HighwayBlock, ResidualBlock
+from resviz.blocks import Block
 from resviz.models import ResVizNet
 
 METHODS = ("conductance", "grad_x_activation")
 
-# The last module of ResidualBlock.branch() in each ordering (see resviz.blocks).
-_BRANCH_END = {"original": "n2", "relu_before_add": "act2", "bn_after_add": "w2",
-               "relu_preact": "n2", "full_preact": "w2"}
-
 
 def branch_module(block: Block) -> nn.Module:
-    """The module whose output is the block's residual branch (H(x) for highway/gated)."""
-    if isinstance(block, ResidualBlock):
-        return getattr(block, _BRANCH_END[block.ordering])
-    if isinstance(block, (HighwayBlock, GatedBlock)):
-        return block.h
-    raise TypeError(f"no branch known for {type(block).__name__}")
+    """The module whose output is the block's residual branch (H(x) for highway/gated):
+    the block says where (Block.branch_output)."""
+    try:
+        return block.branch_output
+    except (AttributeError, NotImplementedError) as e:
+        raise TypeError(f"no branch known for {type(block).__name__}") from e
 
 
 @contextmanager

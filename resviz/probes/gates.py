@@ -15,18 +15,23 @@ from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
-from resviz.blocks import GatedBlock, HighwayBlock
+from resviz.blocks import Block
 from resviz.models import ResVizNet, block_attrs, recording
 from resviz.train import evaluate
 
 IDLE_DROP = 0.01  # a block whose lesion costs at most this much accuracy counts as idle
 
 
-def gated_blocks(model: ResVizNet) -> list[HighwayBlock | GatedBlock]:
-    return [b for b in model.blocks if isinstance(b, (HighwayBlock, GatedBlock))]
+def gated_blocks(model: ResVizNet) -> list[Block]:
+    """The blocks that say they have a learned gate (Block.gate_module)."""
+    return [b for b in model.blocks if b.gate_module is not None]
 
 
-def _require_gates(model: ResVizNet) -> list[HighwayBlock | GatedBlock]:
+def _openable(blocks: Iterable[Block]) -> bool:
+    return all(b.openable for b in blocks)
+
+
+def _require_gates(model: ResVizNet) -> list[Block]:
     blocks = gated_blocks(model)
     if len(blocks) != len(model.blocks):
         raise ValueError("gate probes need a highway or gated net (every block gated)")
@@ -42,14 +47,13 @@ def transform_biases(model: ResVizNet) -> list[list[float]]:
     """b_T per block and unit (for gated blocks: the input gate's bias)."""
     out = []
     for b in _require_gates(model):
-        layer = b.t if isinstance(b, HighwayBlock) else b.inp
-        out.append(layer.bias.detach().cpu().tolist())
+        out.append(b.gate_module.bias.detach().cpu().tolist())
     return out
 
 
 def _openness(model: ResVizNet, value: float) -> AbstractContextManager:
     """Hold every highway block at openness `value` (gated blocks have no such knob)."""
-    if not all(isinstance(b, HighwayBlock) for b in model.blocks):
+    if not _openable(model.blocks):
         if value:
             raise ValueError("gate openness applies to highway nets only")
         return nullcontext()
@@ -98,7 +102,7 @@ def lesion_accuracy(model: ResVizNet, x: torch.Tensor, y: torch.Tensor,
     blocks = _require_gates(model)
     shut = set(shut)
     with block_attrs(model, "gate", [0.0 if i in shut else b.gate for i, b in enumerate(blocks)]):
-        if not all(isinstance(b, HighwayBlock) for b in blocks):
+        if not _openable(blocks):
             return evaluate(model, x, y)[1]
         opens = [0.0 if i in shut else b.openness for i, b in enumerate(blocks)]
         with block_attrs(model, "openness", opens):

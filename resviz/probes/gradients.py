@@ -17,7 +17,7 @@ from torch import nn
 
 from resviz.data import Dataset
 from resviz.models import ResVizNet, build
-from resviz.spec import NetworkSpec, TrainSpec
+from resviz.spec import ORDERINGS, NetworkSpec, TrainSpec
 from resviz.train import Trainer, block_grad_norms
 
 
@@ -57,7 +57,7 @@ def variant_specs(depth: int, norm: bool, width: int = 32) -> dict[str, NetworkS
     """Plain, residual in each ordering, highway and gated: the init-chart line-up."""
     base = NetworkSpec(depth=depth, width=width, norm=norm)
     out = {"plain": base.replace(family="plain")}
-    for o in ("original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"):
+    for o in ORDERINGS:
         out[f"residual ({o})"] = base.replace(ordering=o)
     out["highway"] = base.replace(family="highway")
     out["gated"] = base.replace(family="gated")

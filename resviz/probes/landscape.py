@@ -55,6 +55,24 @@ class LandscapeSpec:
         return np.linspace(-self.span, self.span, self.grid)
 
 
+@dataclass(frozen=True)
+class HessianSpec:
+    """Li et al.'s full-Hessian map: a coarse grid (each point costs `iters` Hessian-vector
+    products) over the same plane and span as the loss grid, and the Lanczos iterations."""
+
+    grid: int = 9
+    iters: int = 20
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.grid <= 21:
+            raise ValueError(f"Hessian grid must be between 1 and 21 points per axis; got {self.grid}")
+        if not 2 <= self.iters <= 200:
+            raise ValueError(f"Lanczos iterations must be between 2 and 200; got {self.iters}")
+
+    def axis(self, span: float) -> np.ndarray:
+        return np.linspace(-span, span, self.grid) if self.grid > 1 else np.zeros(1)
+
+
 def weights(model: nn.Module) -> Tensors:
     return {k: v.detach() for k, v in model.named_parameters()}
 
@@ -259,10 +277,14 @@ def curvatures(z: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return mean - rad, mean + rad
 
 
-def ratio_map(z: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """Non-convexity at every grid point (Li et al. map |lambda_min / lambda_max|):
-    -lambda_min / max(|lambda_min|, |lambda_max|) where lambda_min < 0, else 0; in [0, 1],
-    0 = locally convex, 1 = as curved down as up (or concave)."""
+def slice_curvature_map(z: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Slice curvature (2-D): how much the *plotted slice* bends down at every grid point.
+
+    -lambda_min / max(|lambda_min|, |lambda_max|) of the 2x2 Hessian of the slice where
+    lambda_min < 0, else 0; in [0, 1], 0 = the slice is locally convex, 1 = as curved down
+    as up (or concave). This is NOT Li et al.'s Fig. 7 quantity: the slice sees only two of
+    the net's directions and can look convex where the full surface is not; for Li's map use
+    `hessian_ratio_grid`, from the eigenvalues of the full Hessian."""
     lo, hi = curvatures(np.asarray(z, dtype=np.float64), np.asarray(axis, dtype=np.float64))
     scale = np.maximum(np.abs(lo), np.abs(hi))
     return np.where((lo < 0) & (scale > 0), -lo / np.where(scale > 0, scale, 1.0), 0.0)
@@ -297,15 +319,15 @@ def descent_sinks(z: np.ndarray) -> np.ndarray:
 def roughness(z: np.ndarray, axis: np.ndarray, tol: float = 0.1) -> dict[str, float]:
     """How far the surface is from one convex bowl, as numbers in [0, 1] (and a count).
 
-    nonconvex_share  share of grid points whose `ratio_map` exceeds `tol` (Hessian based)
-    mean_ratio       the mean of `ratio_map`
+    nonconvex_share  share of grid points whose `slice_curvature_map` exceeds `tol`
+    mean_ratio       the mean of `slice_curvature_map`
     basin_share      share of the grid from which walking downhill does not end where the
                      walk from the centre (the trained weights) ends
     minima           number of local minima on the grid (edges included)
     The surface is the loss itself, not its log: a log would bend a convex bowl into a
     non-convex one.
     """
-    r = ratio_map(z, axis)
+    r = slice_curvature_map(z, axis)
     r = r[np.isfinite(r)]
     sinks = descent_sinks(np.asarray(z, dtype=np.float64))
     c = sinks[sinks.shape[0] // 2, sinks.shape[1] // 2]
@@ -313,3 +335,122 @@ def roughness(z: np.ndarray, axis: np.ndarray, tol: float = 0.1) -> dict[str, fl
             "mean_ratio": float(np.mean(r)) if r.size else math.nan,
             "basin_share": float(np.mean(sinks != c)),
             "minima": int(len(np.unique(sinks)))}
+
+
+# --- Li et al. 2018 Fig. 7: |lambda_min / lambda_max| of the full Hessian -------------------------
+#
+# The full Hessian of the loss over all P parameters is never formed (P x P); its extreme
+# eigenvalues come from Hessian-vector products H v (double backward: differentiate g . v where
+# g = dL/dtheta was built with create_graph) fed to Lanczos with full reorthogonalisation.
+# Lanczos' Ritz values converge to both ends of the spectrum first, so one run gives
+# lambda_max and lambda_min; with as many iterations as parameters they are exact.
+
+LANCZOS_ITERS = 20
+
+
+def hvp_operator(model: nn.Module, x: torch.Tensor, y: torch.Tensor, params: Tensors,
+                 loss_fn: LossFn = nn.functional.cross_entropy
+                 ) -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
+    """v -> H v at the weights `params` (every parameter of `model`, flattened in
+    named_parameters order), for the loss of `model` in eval mode on (x, y); and P.
+
+    The gradient graph is built once; each product is one more backward through it.
+    """
+    names = [k for k, _ in model.named_parameters()]
+    leaves = [params[k].detach().clone().requires_grad_(True) for k in names]
+    fixed = {k: v for k, v in model.state_dict().items() if k not in names}
+    with torch.enable_grad():
+        loss = loss_fn(functional_call(model, {**dict(zip(names, leaves)), **fixed}, (x,)), y)
+        grads = torch.autograd.grad(loss, leaves, create_graph=True)
+    flat_g = torch.cat([g.reshape(-1) for g in grads])
+
+    def hvp(v: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            hv = torch.autograd.grad(flat_g, leaves, grad_outputs=v.to(flat_g), retain_graph=True,
+                                     allow_unused=True)
+        return torch.cat([(h if h is not None else torch.zeros_like(p)).reshape(-1)
+                          for h, p in zip(hv, leaves)]).detach()
+
+    return hvp, int(flat_g.numel())
+
+
+def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], n: int,
+                     iters: int = LANCZOS_ITERS, seed: int = 0,
+                     dtype: torch.dtype = torch.float64) -> tuple[float, float]:
+    """(lambda_min, lambda_max) of a symmetric n x n operator given only v -> A v.
+
+    Lanczos with full reorthogonalisation (twice, "twice is enough"); k = min(iters, n)
+    steps; the extreme eigenvalues of the k x k tridiagonal T approximate A's from inside
+    and are exact when k = n (or when the Krylov space closes early).
+    """
+    k = max(1, min(iters, n))
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, generator=gen, dtype=dtype)
+    basis = torch.zeros(k, n, dtype=dtype)
+    basis[0] = q / q.norm()
+    alpha: list[float] = []
+    beta: list[float] = []
+    for j in range(k):
+        w = matvec(basis[j]).to(dtype)
+        alpha.append(float(w @ basis[j]))
+        for _ in range(2):
+            w = w - basis[:j + 1].T @ (basis[:j + 1] @ w)
+        if j + 1 == k:
+            break
+        b = float(w.norm())
+        if b < 1e-10 * max(1.0, max(abs(a) for a in alpha)):
+            break  # the Krylov space is invariant: its Ritz values are exact eigenvalues
+        beta.append(b)
+        basis[j + 1] = w / b
+    m = len(alpha)
+    t = torch.diag(torch.tensor(alpha, dtype=torch.float64))
+    if m > 1:
+        off = torch.tensor(beta[:m - 1], dtype=torch.float64)
+        t += torch.diag(off, 1) + torch.diag(off, -1)
+    ev = torch.linalg.eigvalsh(t)
+    return float(ev[0]), float(ev[-1])
+
+
+def hessian_extremes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, params: Tensors, *,
+                     iters: int = LANCZOS_ITERS, seed: int = 0,
+                     loss_fn: LossFn = nn.functional.cross_entropy) -> tuple[float, float]:
+    """(lambda_min, lambda_max) of the full Hessian of the loss at the weights `params`."""
+    hvp, n = hvp_operator(model, x, y, params, loss_fn)
+    return lanczos_extremes(hvp, n, iters, seed)
+
+
+def li_ratio(lam_min: np.ndarray | float, lam_max: np.ndarray | float) -> np.ndarray:
+    """Li et al.'s |lambda_min / lambda_max|: near 0 = locally convex (no negative curvature
+    worth the name), large = strongly non-convex. Undefined (NaN) where lambda_max <= 0."""
+    lo, hi = np.asarray(lam_min, dtype=float), np.asarray(lam_max, dtype=float)
+    return np.where(hi > 0, np.abs(lo) / np.where(hi > 0, hi, 1.0), np.nan)
+
+
+def hessian_ratio_grid(model: nn.Module, x: torch.Tensor, y: torch.Tensor, d1: Tensors,
+                       d2: Tensors, axis: np.ndarray, *, iters: int = LANCZOS_ITERS,
+                       seed: int = 0, loss_fn: LossFn = nn.functional.cross_entropy,
+                       device: str | torch.device | None = None,
+                       progress: Progress | None = None) -> dict[str, np.ndarray]:
+    """Li et al. 2018 Fig. 7: the full Hessian's extreme eigenvalues at every point
+    theta + a d1 + b d2 of the grid axis x axis (rows = second direction, as `grid_losses`).
+
+    The loss is the eval-mode loss of `grid_losses`, so the map sits on the same plane as
+    the plotted surface. Returns lambda_min, lambda_max and ratio = |lambda_min/lambda_max|.
+    """
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    work = copy.deepcopy(model).to(dev).eval()
+    x, y = x.to(dev), y.to(dev)
+    theta = {k: v.to(dev) for k, v in weights(model).items()}
+    d1 = {k: v.to(dev) for k, v in d1.items()}
+    d2 = {k: v.to(dev) for k, v in d2.items()}
+    g = len(axis)
+    lo, hi = np.zeros((g, g)), np.zeros((g, g))
+    for i, b in enumerate(axis):
+        for j, a in enumerate(axis):
+            p = {k: theta[k] + float(a) * d1[k] + float(b) * d2[k] for k in theta}
+            lo[i, j], hi[i, j] = hessian_extremes(work, x, y, p, iters=iters, seed=seed,
+                                                  loss_fn=loss_fn)
+            if progress is not None:
+                progress(i * g + j + 1, g * g)
+    return {"axis": np.asarray(axis, dtype=float), "lambda_min": lo, "lambda_max": hi,
+            "ratio": li_ratio(lo, hi)}
