@@ -243,3 +243,15 @@ def test_thinned_curves_keep_the_last_point():
 
 
 torch.set_num_threads(1)
+
+
+def test_without_ray_address_nothing_of_ray_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys, resviz.engine as e; ex = e.executor(); "
+            "print(type(ex).__name__, 'ray' in sys.modules); e.reset_executor()")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert out.stdout.split() == ["LocalExecutor", "False"], out.stderr
