@@ -255,3 +255,65 @@ def test_without_ray_address_nothing_of_ray_is_imported():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert out.stdout.split() == ["LocalExecutor", "False"], out.stderr
+
+
+def run_to_pause(core: RunCore, n: int) -> None:
+    core.command("step", n)
+    while core.work(1.0):
+        pass
+
+
+def test_sequence_run_equals_the_lockstep_trainer_and_probes_measure_it():
+    from resviz import sequence as seq
+
+    specs = seq.trio(5, hidden=8)
+    tspec = TrainSpec(n_samples=200, steps=6, batch_size=32, eval_every=3)
+    core = RunCore(RunConfig("sequence", tuple(specs.items()), tspec,
+                             probes=("state_grads", "lstm_memory")))
+    core.command("start")
+    while core.work(1.0):
+        pass
+    s = core.snapshot()
+    ref = seq.make_trainer(specs, tspec)
+    for _ in ref.run():
+        pass
+    assert s.state == "finished" and s.boundary is None and s.skips == {}
+    for k in specs:
+        assert s.curves[k]["loss"] == [r.loss for r in ref.history(k)]
+        assert s.metrics[k] == ref.final(k)
+    x, y = ref.test_set
+    assert s.probes["state_grads"]["rnn"] == seq.state_grad_norms(ref.models["rnn"], x[:256], y[:256])
+    assert len(s.probes["lstm_memory"]["lstm"]["forget_mean"]) == 5
+
+
+def test_highway_probes_and_gate_commands():
+    """The Highway page's probes computed by the engine equal resviz.probes.gates on the
+    same weights; shutting a block's gate (set_gate) shows in the metrics and the probes."""
+    from resviz.probes import gates
+
+    hw = NetworkSpec(family="highway", depth=3, width=8)
+    cfg = RunConfig("classify", (("highway", hw), ("residual", BASE)),
+                    TSPEC.replace(steps=10), boundary=0, probes=("gates", "gate_lesion", "act_grads"),
+                    block_attrs=(("highway", "openness", 0.2),))
+    core = RunCore(cfg)
+    assert not core.stacked
+    run_to_pause(core, 10)
+    s = core.snapshot()
+    model = core.models()["highway"]
+    assert all(b.openness == 0.2 for b in model.blocks)
+    x, y = core.trainer.test_set
+    assert s.probes["gates"]["highway"] == gates.gate_maps(model, x)
+    assert s.probes["gate_lesion"]["highway"] == gates.lesion_each(model, x, y)
+    assert "residual" not in s.probes["gates"] and len(s.probes["act_grads"]["residual"]) == 3
+    from resviz.models import block_attrs
+    from resviz.train import evaluate
+
+    with block_attrs(model, "gate", [0.0] * 3):
+        expected = evaluate(model, x, y)[1]
+    core.command("set_gate", "highway", 0.0)
+    shut = core.snapshot()
+    assert all(b.gate == 0.0 for b in model.blocks)
+    assert shut.metrics["highway"]["test_acc"] == pytest.approx(expected)
+    assert shut.probes["gates"]["highway"]["mean_per_block"] == pytest.approx([0.2] * 3)
+    core.command("set_gate", "residual", 0.0)
+    assert "no gates" in core.snapshot().error
