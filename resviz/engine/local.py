@@ -193,7 +193,7 @@ class LocalExecutor:
         while True:
             try:
                 msg = w.conn.recv()
-            except (EOFError, OSError):
+            except Exception:  # EOF, a closed handle, a torn message: the worker is gone
                 break
             op = msg[0]
             if op == "hello":
