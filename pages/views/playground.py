@@ -12,6 +12,7 @@ import streamlit as st
 from resviz.data import DATASETS, TOY_SETS
 from resviz.figures import network as netfig
 from resviz.figures import training as figs
+from resviz.figures.style import color
 from resviz.i18n import _
 from resviz.spec import FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from ui import charts, export, layout, live, params, session
@@ -21,7 +22,16 @@ DEPTHS = list(range(1, 101))
 WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
-PAGE_CSS = "<style>.block-container{padding-top:2.2rem}</style>"  # one screen needs the rows
+ROW_HEIGHT = 215  # one model's row: its diagram beside its boundary
+# One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
+# the curves column wraps below the diagrams and boundaries instead of squeezing them.
+PAGE_CSS = """<style>
+[data-testid=stMainBlockContainer], .block-container { padding-top: 2.2rem; }
+.st-key-pg_main > div > [data-testid=stHorizontalBlock] { flex-wrap: wrap; row-gap: 0.5rem; }
+.st-key-pg_main [data-testid=stColumn] { min-width: 240px; }
+.st-key-pg_main [data-testid=stColumn]:last-child { min-width: 300px; }
+.st-key-pg_acc_A p, .st-key-pg_acc_B p { margin: 0; white-space: nowrap; }
+</style>"""
 
 st.html(PAGE_CSS)
 layout.header(_("Playground"), _(
@@ -153,41 +163,39 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
         if div is not None:
             st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
                        "for it. Lower it and press Reset.").format(name=name, step=div))
-    left, right = st.columns([1.15, 1], gap="medium")
+    live.status(run, snap)
     gen = st.session_state.get("pg_net_gen", 0)
-    with left:
-        s_col, *m_cols = st.columns([1.3, 1, 1], vertical_alignment="center")
-        with s_col:
-            live.status(run, snap)
-        for col, name in zip(m_cols, names):
-            acc = snap.metrics.get(name, {}).get("test_acc")
-            col.metric(_("Test accuracy of {name} now").format(name=name),
-                       "–" if acc is None else f"{acc:.1%}")
-        for name in names:
-            stats = snap.block_stats.get(name, {})
-            fig = netfig.diagram(snap.skips[name], labels[name], figs.color(name),
-                                 stats.get("grad"), stats.get("ratio"), snap.active.get(name),
-                                 height=150)
-            key = f"pg_net_{name}_{gen}"
+    main = st.container(key="pg_main")
+    c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
+    for name in names:
+        stats = snap.block_stats.get(name, {})
+        fig = netfig.diagram(snap.skips[name], labels[name], color(name),
+                             stats.get("grad"), stats.get("ratio"), snap.active.get(name),
+                             height=ROW_HEIGHT)
+        key = f"pg_net_{name}_{gen}"
+        with c_net:
             charts.show(fig, key, on_select=lambda n=name, k=key: _on_diagram(run, n, k),
                         selection_mode="points")
-        charts.show(figs.curves(snap.curves, labels, height=250), "pg_curves")
-    with right:
-        if snap.boundary:
-            bcols = st.columns(2, gap="small")
-            for col, name in zip(bcols, names):
-                with col:
-                    charts.show(figs.boundary(snap.boundary[name], data, name, height=280),
-                                f"pg_boundary_{name}")
-        else:
-            st.caption(_("Decision boundaries are drawn for the 2D data sets."))
-        last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
-        if all(last.values()):
-            charts.show(figs.grad_bars(last, labels, snap.skips, height=250), "pg_grads")
-            st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
-                         "the whole signal, not a small correction to an identity path, so its "
-                         "weights often get larger gradients than a residual block's: large bars "
-                         "here do not mean a healthy gradient reaching the input (Gradient flow)."))
+        with c_bound:
+            acc = snap.metrics.get(name, {}).get("test_acc")
+            text = _("{name}: test accuracy **{acc}**").format(
+                name=name, acc="–" if acc is None else f"{acc:.1%}")
+            st.container(key=f"pg_acc_{name}").markdown(text)
+            if snap.boundary:
+                charts.show(figs.boundary(snap.boundary[name], data, "", height=ROW_HEIGHT - 30),
+                            f"pg_boundary_{name}")
+    if not snap.boundary:
+        c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
+    with c_curves:
+        charts.show(figs.curves(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
+                    "pg_curves")
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
+    if all(last.values()):
+        charts.show(figs.grad_bars(last, labels, snap.skips, height=250), "pg_grads")
+        st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
+                     "the whole signal, not a small correction to an identity path, so its "
+                     "weights often get larger gradients than a residual block's: large bars "
+                     "here do not mean a healthy gradient reaching the input (Gradient flow)."))
     with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
         st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
                      "change the trained model at once, without retraining."))

@@ -83,7 +83,7 @@ def diagram(skips: Sequence[bool], title: str, node_color: str,
                     selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
     fig.add_annotation(x=0, y=-0.45, text=_("input"), showarrow=False, font=dict(size=11))
     fig.add_annotation(x=n + 1, y=-0.45, text=_("output"), showarrow=False, font=dict(size=11))
-    fig.update_xaxes(visible=False, range=[-0.6, n + 1.6], fixedrange=True)
+    fig.update_xaxes(visible=False, range=[-0.9, n + 1.9], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.7, ARC_HEIGHT + 0.35], fixedrange=True)
     return base_layout(fig, title, height=height, margin=dict(l=5, r=5, t=30, b=5),
                        legend=dict(orientation="h", x=1, xanchor="right", y=1.22,

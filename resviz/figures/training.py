@@ -37,14 +37,18 @@ def _as_curves(h: Sequence[Record] | Mapping[str, list]) -> Mapping[str, list]:
 
 
 def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
-           labels: Mapping[str, str], height: int = 320) -> go.Figure:
-    """Training loss (thinned steps) and test accuracy (every evaluation), per model.
+           labels: Mapping[str, str], height: int = 320, stacked: bool = False) -> go.Figure:
+    """Training loss (thinned steps) and test accuracy (every evaluation), per model;
+    side by side, or one above the other (`stacked`, for a narrow column).
 
     Takes the engine's compact curves ({"step", "loss", "eval_step", "test_acc", ...}) or
     lists of Records (converted with `compact`).
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Training loss"), _("Test accuracy")),
-                        horizontal_spacing=0.12)
+    rows, cols = (2, 1) if stacked else (1, 2)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=stacked, vertical_spacing=0.14,
+                        horizontal_spacing=0.12,
+                        subplot_titles=(_("Training loss"), _("Test accuracy")))
+    second = dict(row=2, col=1) if stacked else dict(row=1, col=2)
     empty = True
     for i, (name, h) in enumerate(histories.items()):
         c, cv = color(name, i), _as_curves(h)
@@ -52,15 +56,18 @@ def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
         fig.add_scatter(x=cv["step"], y=cv["loss"], name=labels.get(name, name),
                         line=dict(color=c), legendgroup=name, row=1, col=1)
         fig.add_scatter(x=cv["eval_step"], y=cv["test_acc"], showlegend=False,
-                        line=dict(color=c), legendgroup=name, row=1, col=2)
+                        line=dict(color=c), legendgroup=name, **second)
     if empty:
-        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.5, xref="paper",
-                           yref="paper", showarrow=False, font=dict(size=18, color="#6b7280"))
+        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.85 if stacked else 0.5,
+                           xref="paper",
+                           yref="paper", showarrow=False, font=dict(size=16, color="#6b7280"))
     fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_xaxes(title_text=_("step"))
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", **second)
+    fig.update_xaxes(title_text=_("step"), **second)
+    if not stacked:
+        fig.update_xaxes(title_text=_("step"), row=1, col=1)
     return base_layout(fig, "", height=height, margin=dict(l=45, r=10, t=30, b=40),
-                       legend=dict(orientation="h", y=1.18, x=0))
+                       legend=dict(orientation="h", y=-0.16 if stacked else -0.25, x=0))
 
 
 @torch.no_grad()
@@ -106,9 +113,9 @@ def boundary(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset, 
     fig.update_xaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False,
                      scaleanchor="x")
-    return base_layout(fig, title, height=height, margin=dict(l=5, r=5, t=34, b=5),
-                       legend=dict(orientation="h", y=-0.02, x=0.5, xanchor="center",
-                                   yanchor="top", font=dict(size=11)))
+    return base_layout(fig, title, height=height, margin=dict(l=5, r=5, t=34 if title else 5, b=5),
+                       legend=dict(orientation="v", x=1.0, xanchor="left", y=0.5,
+                                   yanchor="middle", font=dict(size=11)))
 
 
 def grad_bars(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
