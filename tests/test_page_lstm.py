@@ -46,3 +46,12 @@ def test_start_trains_the_three_nets() -> None:
     curves = figure(at, "sq_curves")["data"]
     assert len(curves[0]["y"]) > 1
     assert any("step 0 of" not in m.value for m in at.markdown if "of 50" in m.value)
+
+
+def test_step_ten_and_the_figures_say_their_step() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="sq_step10").click().run()
+    no_exception(at)
+    assert any("step 10 of 50" in m.value for m in at.markdown)
+    assert any("at step 10" in c.value for c in at.caption)
+    assert len(figure(at, "sq_curves")["data"][0]["y"]) == 10
