@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from resviz.data import Dataset
 from resviz.models import ResVizNet, build
 from resviz.spec import NetworkSpec, TrainSpec
-from resviz.train import DIVERGE_FACTOR, Record, Trainer
+from resviz.train import LockstepBase, Record, Trainer, blew_up, make_optimizer
 
 ACT = {"relu": F.relu, "tanh": torch.tanh, "gelu": F.gelu}
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5
@@ -90,6 +90,28 @@ class StackedNet:
     def block_parameters(self) -> list[list[torch.Tensor]]:
         return [[v for k, v in self.t.items() if v.requires_grad and k.startswith(f"blocks.{i}.")]
                 for i in range(self.depth)]
+
+    def skips(self, i: int) -> list[bool]:
+        """Model i's skip mask (the `skip` buffers, 1.0 = on)."""
+        return [bool(self.t[f"blocks.{b}.skip"][i] > 0.5) for b in range(self.depth)]
+
+    @torch.no_grad()
+    def set_skips(self, i: int, mask: Sequence[bool]) -> None:
+        """Switch model i's skips, as ResVizNet.set_skips does on a lone model."""
+        for b, on in zip(range(self.depth), mask):
+            self.t[f"blocks.{b}.skip"][i] = float(on)
+
+    def block_grad_norms(self) -> list[list[float]]:
+        """Per model, the L2 norm of each block's parameter gradient (as resviz.train's
+        block_grad_norms gives a lone model). Same-shape blocks hold equally many numbers,
+        so one cat and a (M, depth, per_block) view do every block and model at once."""
+        m = self.m
+        grads = [p.grad.reshape(m, -1) if p.grad is not None else torch.zeros_like(p).reshape(m, -1)
+                 for blk in self.block_parameters() for p in blk]
+        if not grads:
+            return [[0.0] * self.depth for _ in range(m)]
+        flat = torch.cat(grads, 1).view(m, self.depth, -1)
+        return flat.pow(2).sum(2).sqrt().tolist()
 
     def train(self, mode: bool = True) -> StackedNet:
         self.training = mode
@@ -162,36 +184,31 @@ def _losses(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y.expand(out.shape[0], -1), reduction="none").mean(1)
 
 
-class BatchedTrainer:
-    """Trainer's interface (step, run, history, diverged, final) for stacked models.
+class BatchedTrainer(LockstepBase):
+    """resviz.train.TrainerLike for stacked models (step, run, history, final, diverged,
+    models, test_set).
 
     Same batches as resviz.train.Trainer with the same TrainSpec (same generator, same
-    order), so a batched run and a sequential one give the same numbers up to rounding.
+    order: the shared LockstepBase), so a batched run and a sequential one give the same
+    numbers up to rounding.
     """
 
     def __init__(self, specs: Mapping[str, NetworkSpec], data: Dataset, spec: TrainSpec,
                  device: str | torch.device = "cpu") -> None:
         if spec.stochastic_depth is not None:
             raise NotBatchable("stochastic depth is not supported by the batched trainer")
-        self.spec, self.device = spec, torch.device(device)
-        self.names = list(specs)
-        self.net = StackedNet([specs[k] for k in self.names], self.device)
-        self.optimizer = _optimizer(self.net.parameters(), spec)
-        self.step_count = 0
-        self._gen = torch.Generator().manual_seed(spec.seed)
-        self._xtr, self._ytr = data.x_train.to(self.device), data.y_train.to(self.device)
-        self._xte, self._yte = data.x_test.to(self.device), data.y_test.to(self.device)
+        self._setup(data, spec, device)
+        self._names = list(specs)
+        self.net = StackedNet([specs[k] for k in self._names], self.device)
+        self.optimizer = make_optimizer(self.net.parameters(), spec)
         self.records: dict[str, list[Record]] = {k: [] for k in self.names}
         self.diverged_at: dict[str, int | None] = dict.fromkeys(self.names)
         self._first: list[float] | None = None
         self._frozen: dict[int, dict[str, torch.Tensor]] = {}
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self._ytr)
-        if self.spec.batch_size >= n:
-            return self._xtr, self._ytr
-        idx = torch.randint(0, n, (self.spec.batch_size,), generator=self._gen).to(self.device)
-        return self._xtr[idx], self._ytr[idx]
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -220,18 +237,22 @@ class BatchedTrainer:
         losses.sum().backward()
         values = losses.tolist()
         self._first = values if self._first is None else self._first
-        for i, (name, v) in enumerate(zip(self.names, values)):
+        grads = self.net.block_grad_norms()
+        for i, (name, v) in enumerate(zip(self._names, values)):
             if self.diverged_at[name] is None and (
-                    not math.isfinite(v) or v > DIVERGE_FACTOR * max(self._first[i], 1e-3)):
+                    blew_up(v, self._first[i]) or not all(math.isfinite(g) for g in grads[i])):
                 self.diverged_at[name] = self.step_count
                 self._freeze(i)
         self.optimizer.step()
         self._restore_frozen()
         wall = time.perf_counter() - t0
-        out = {name: Record(name, self.step_count, v, [], wall,
-                            diverged=self.diverged_at[name] is not None)
-               for name, v in zip(self.names, values)}
-        if self.step_count % self.spec.eval_every == 0 or self.step_count == self.spec.steps - 1:
+        out = {}
+        for i, (name, v) in enumerate(zip(self._names, values)):
+            gone = self.diverged_at[name] is not None and self.diverged_at[name] < self.step_count
+            out[name] = Record(name, self.step_count, math.nan if gone else v,
+                               [0.0] * self.net.depth if gone else grads[i], wall,
+                               diverged=self.diverged_at[name] is not None)
+        if self._eval_due(self.step_count):
             self._evaluate_into(out)
         for name, rec in out.items():
             self.records[name].append(rec)
@@ -241,16 +262,10 @@ class BatchedTrainer:
     def _evaluate_into(self, recs: dict[str, Record]) -> None:
         _, tr_acc = self.evaluate(self._xtr, self._ytr)
         te_loss, te_acc = self.evaluate(self._xte, self._yte)
-        for i, name in enumerate(self.names):
+        for i, name in enumerate(self._names):
             if self.diverged_at[name] is None:
                 recs[name].train_acc, recs[name].test_acc = tr_acc[i], te_acc[i]
                 recs[name].test_loss = te_loss[i]
-
-    def run(self, steps: int | None = None) -> Iterator[dict[str, Record]]:
-        for _ in range(self.spec.steps if steps is None else steps):
-            yield self.step()
-            if all(v is not None for v in self.diverged_at.values()):
-                return
 
     def history(self, name: str) -> list[Record]:
         return self.records[name]
@@ -263,7 +278,7 @@ class BatchedTrainer:
         tl, ta = self.evaluate(self._xtr, self._ytr)
         _, te = self.evaluate(self._xte, self._yte)
         out: dict[str, dict[str, float | int | None]] = {}
-        for i, name in enumerate(self.names):
+        for i, name in enumerate(self._names):
             if self.diverged_at[name] is not None:
                 out[name] = {"train_loss": math.nan, "train_acc": None, "test_acc": None,
                              "diverged_at": self.diverged_at[name]}
@@ -277,19 +292,40 @@ class BatchedTrainer:
 
     @property
     def models(self) -> dict[str, ResVizNet]:
-        return dict(zip(self.names, self.net.unstack()))
+        """Ordinary ResVizNets holding copies of the current weights (read-only views of
+        the run: switching a skip on one of them does not reach the stacked net; use
+        set_skips)."""
+        return dict(zip(self._names, self.net.unstack()))
 
+    def to_trainer(self) -> Trainer:
+        """The same run as a lockstep Trainer of ordinary ResVizNets: current weights and
+        buffers, optimiser moments, records, divergence, step count and batch stream, so
+        training continues where it stands (used when a switch that stacked weights lack,
+        a lesion or a gate, is applied to a live run)."""
+        models = self.models
+        tr = Trainer(models, self.data, self.spec, self.device)
+        tr.adopt_progress(self)
+        for i, name in enumerate(self._names):
+            st = tr.states[name]
+            st.records = list(self.records[name])
+            st.diverged_at = self.diverged_at[name]
+            st.first_loss = None if self._first is None else self._first[i]
+            for key, param in st.model.named_parameters():
+                stacked = self.net.t[key]
+                state = self.optimizer.state.get(stacked)
+                if not state:
+                    continue
+                st.optimizer.state[param] = {
+                    k: (v[i].clone() if torch.is_tensor(v) and v.dim() > 0 else
+                        v.clone() if torch.is_tensor(v) else v)
+                    for k, v in state.items()}
+        return tr
 
-def _optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
-    """The same optimiser resviz.train builds; elementwise, so stacking changes nothing.
+    def skips(self, name: str) -> list[bool]:
+        return self.net.skips(self._names.index(name))
 
-    foreach=True: on CPU PyTorch otherwise loops over the tensors in Python, which would
-    cost more than the stacked forward and backward together.
-    """
-    if spec.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=spec.weight_decay,
-                               foreach=True)
-    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
+    def set_skips(self, name: str, mask: Sequence[bool]) -> None:
+        self.net.set_skips(self._names.index(name), mask)
 
 
 def make_trainer(specs: Mapping[str, NetworkSpec], data: Dataset, spec: TrainSpec,

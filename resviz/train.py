@@ -1,8 +1,14 @@
 """A step-wise trainer: several models in lockstep on the same batches, one record per step.
 
 The trainer is an object, not a loop, so a page can run it in short chunks between
-reruns (interruptible by the next click) and a notebook can iterate `run()` directly.
-A model whose loss turns non-finite is marked diverged and frozen; nothing raises.
+reruns (interruptible by the next click), the live-run engine (resviz.engine) can step
+it between commands, and a notebook can iterate `run()` directly. A model whose loss
+turns non-finite is marked diverged and frozen; nothing raises.
+
+`TrainerLike` is the one public face that this Trainer and resviz.batched.BatchedTrainer
+share (step, run, steps, history, final, diverged, models, test_set); `LockstepBase`
+holds what both do the same way (the batch stream, the evaluation schedule, the step
+limit, the divergence rule), written once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -50,13 +57,23 @@ class ModelState:
     first_loss: float | None = None
 
 
-def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
-    """foreach=True: one fused update over all tensors (PyTorch loops per tensor on the CPU)."""
+def make_optimizer(model: nn.Module | list[torch.Tensor], spec: TrainSpec
+                   ) -> torch.optim.Optimizer:
+    """The optimiser of every trainer, over a model's parameters or a list of tensors.
+
+    foreach=True: one fused update over all tensors (PyTorch loops per tensor on the CPU).
+    Adam and SGD are elementwise, so stacked tensors (resviz.batched) get the same update.
+    """
+    params = list(model.parameters()) if isinstance(model, nn.Module) else list(model)
     if spec.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9,
+        return torch.optim.SGD(params, lr=spec.lr, momentum=0.9,
                                weight_decay=spec.weight_decay, foreach=True)
-    return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay,
-                            foreach=True)
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
+
+
+def blew_up(loss: float, first: float) -> bool:
+    """The divergence rule: a non-finite loss, or DIVERGE_FACTOR times the first loss."""
+    return not math.isfinite(loss) or loss > DIVERGE_FACTOR * max(first, 1e-3)
 
 
 def survival_schedule(depth: int, p_last: float) -> list[float]:
@@ -90,16 +107,108 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss, (out.argmax(1) == y).float().mean().item()
 
 
-class Trainer:
+@runtime_checkable
+class TrainerLike(Protocol):
+    """What pages, probes and the engine may use of a trainer: nothing private.
+
+    `steps` (= `step_count`) steps done so far; `limit` the step limit (spec.steps until the
+    engine extends it); `test_set` / `train_set` the (x, y) tensors on the trainer's device.
+    """
+
+    spec: TrainSpec
+    step_count: int
+    limit: int
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def names(self) -> list[str]: ...
+
+    @property
+    def models(self) -> dict[str, nn.Module]: ...
+
+    @property
+    def test_set(self) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    @property
+    def train_set(self) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def step(self) -> dict[str, Record]: ...
+
+    def run(self, steps: int | None = None) -> Iterator[dict[str, Record]]: ...
+
+    def history(self, name: str) -> list[Record]: ...
+
+    def diverged(self, name: str) -> int | None: ...
+
+    def final(self, name: str) -> dict[str, float | int | None]: ...
+
+    def finals(self) -> dict[str, dict[str, float | int | None]]: ...
+
+
+class LockstepBase:
+    """The parts every lockstep trainer shares: data on the device, one seeded batch stream
+    (so two trainers with one TrainSpec draw the same batches in the same order), the
+    evaluation schedule, the step limit and `run()`."""
+
+    def _setup(self, data: Dataset, spec: TrainSpec, device: str | torch.device) -> None:
+        self.spec, self.data, self.device = spec, data, torch.device(device)
+        self.step_count = 0
+        self.limit = spec.steps
+        self._gen = torch.Generator().manual_seed(spec.seed)
+        self._xtr, self._ytr = data.x_train.to(self.device), data.y_train.to(self.device)
+        self._xte, self._yte = data.x_test.to(self.device), data.y_test.to(self.device)
+
+    @property
+    def steps(self) -> int:
+        return self.step_count
+
+    @property
+    def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._xte, self._yte
+
+    @property
+    def train_set(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._xtr, self._ytr
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self._ytr)
+        if self.spec.batch_size >= n:
+            return self._xtr, self._ytr
+        idx = torch.randint(0, n, (self.spec.batch_size,), generator=self._gen)
+        idx = idx.to(self.device)
+        return self._xtr[idx], self._ytr[idx]
+
+    def adopt_progress(self, other: LockstepBase) -> None:
+        """Continue another trainer's run: its step count, step limit and batch stream."""
+        self.step_count, self.limit = other.step_count, other.limit
+        self._gen.set_state(other._gen.get_state())
+
+    def _eval_due(self, step: int) -> bool:
+        """Evaluate every eval_every steps and on the last step before the limit."""
+        return step % self.spec.eval_every == 0 or step == self.limit - 1
+
+    def all_diverged(self) -> bool:
+        return all(self.diverged(k) is not None for k in self.names)  # type: ignore[attr-defined]
+
+    def finals(self) -> dict[str, dict[str, float | int | None]]:
+        return {k: self.final(k) for k in self.names}  # type: ignore[attr-defined]
+
+    def run(self, steps: int | None = None) -> Iterator[dict[str, Record]]:
+        """Yield after every step; stop early if every model diverged."""
+        for _ in range(self.spec.steps if steps is None else steps):
+            yield self.step()  # type: ignore[attr-defined]
+            if self.all_diverged():
+                return
+
+
+class Trainer(LockstepBase):
     """Train named models in lockstep: same batches, same order, same steps."""
 
     def __init__(self, models: Mapping[str, nn.Module], data: Dataset, spec: TrainSpec,
                  device: str | torch.device = "cpu") -> None:
-        self.spec, self.data, self.device = spec, data, torch.device(device)
-        self.step_count = 0
-        self._gen = torch.Generator().manual_seed(spec.seed)
-        self._xtr, self._ytr = data.x_train.to(self.device), data.y_train.to(self.device)
-        self._xte, self._yte = data.x_test.to(self.device), data.y_test.to(self.device)
+        self._setup(data, spec, device)
         self.states: dict[str, ModelState] = {}
         for name, model in models.items():
             model.to(self.device).train()
@@ -112,6 +221,10 @@ class Trainer:
             self.states[name] = ModelState(model, make_optimizer(model, spec), groups)
 
     @property
+    def names(self) -> list[str]:
+        return list(self.states)
+
+    @property
     def models(self) -> dict[str, nn.Module]:
         return {k: s.model for k, s in self.states.items()}
 
@@ -120,14 +233,6 @@ class Trainer:
 
     def diverged(self, name: str) -> int | None:
         return self.states[name].diverged_at
-
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self._ytr)
-        if self.spec.batch_size >= n:
-            return self._xtr, self._ytr
-        idx = torch.randint(0, n, (self.spec.batch_size,), generator=self._gen)
-        idx = idx.to(self.device)
-        return self._xtr[idx], self._ytr[idx]
 
     def _step_model(self, name: str, st: ModelState, x: torch.Tensor, y: torch.Tensor,
                     t0: float) -> Record:
@@ -142,14 +247,13 @@ class Trainer:
         grads = block_grad_norms(st.groups)
         value = loss.item()
         st.first_loss = value if st.first_loss is None else st.first_loss
-        blown = not math.isfinite(value) or value > DIVERGE_FACTOR * max(st.first_loss, 1e-3)
-        if blown or not all(math.isfinite(g) for g in grads):
+        if blew_up(value, st.first_loss) or not all(math.isfinite(g) for g in grads):
             st.diverged_at = step
         else:
             st.optimizer.step()
         rec = Record(name, step, value, grads, time.perf_counter() - t0,
                      diverged=st.diverged_at is not None)
-        if step % self.spec.eval_every == 0 or step == self.spec.steps - 1:
+        if self._eval_due(step):
             self._evaluate(st, rec)
         st.records.append(rec)
         return rec
@@ -168,13 +272,6 @@ class Trainer:
             out[name] = self._step_model(name, st, x, y, time.perf_counter())
         self.step_count += 1
         return out
-
-    def run(self, steps: int | None = None) -> Iterator[dict[str, Record]]:
-        """Yield after every step; stop early if every model diverged."""
-        for _ in range(self.spec.steps if steps is None else steps):
-            yield self.step()
-            if all(s.diverged_at is not None for s in self.states.values()):
-                return
 
     def final(self, name: str) -> dict[str, float | int | None]:
         """The model's current full-set metrics and divergence step, for summaries."""

@@ -96,3 +96,25 @@ def test_unstackable_shapes_fall_back():
     tr = make_trainer({"h": NetworkSpec(family="highway", depth=2, width=8)}, data,
                       TrainSpec(steps=1))
     assert isinstance(tr, Trainer)
+
+
+def test_stacked_pair_equals_the_two_models_trained_apart(data):
+    """The Playground's A/B pair (residual and plain, same shape) trained stacked gives each
+    model what it gets trained alone with the same seed: same batches, same losses, the
+    same per-block gradient norms and final metrics (to float rounding)."""
+    base = NetworkSpec(depth=4, width=8)
+    pair = {"A": base, "B": base.replace(family="plain")}
+    tspec = TrainSpec(dataset="spirals", n_samples=300, steps=15, batch_size=32, eval_every=5,
+                      optimizer="sgd", lr=0.05)
+    bat = BatchedTrainer(pair, data, tspec)
+    for _ in bat.run():
+        pass
+    for name, spec in pair.items():
+        alone = Trainer({name: build(spec)}, data, tspec)
+        for _ in alone.run():
+            pass
+        for a, b in zip(alone.history(name), bat.history(name), strict=True):
+            assert b.loss == pytest.approx(a.loss, rel=1e-4, abs=1e-6)
+            assert b.grad_norms == pytest.approx(a.grad_norms, rel=1e-3, abs=1e-6)
+            assert (a.test_acc is None) == (b.test_acc is None)
+        assert bat.final(name)["test_acc"] == pytest.approx(alone.final(name)["test_acc"], abs=1e-6)

@@ -139,7 +139,7 @@ def test_deep_highway_fits_spirals_where_plain_does_not(trained):
 def test_trained_highway_has_idle_blocks(trained):
     """Srivastava et al.: shutting the gates of many single blocks costs almost nothing."""
     net = trained.models["highway"]
-    x, y = trained._xte, trained._yte
+    x, y = trained.test_set
     lesion = gates.lesion_each(net, x, y)
     assert lesion["intact"] > 0.9
     assert len(lesion["idle"]) >= 10

@@ -42,7 +42,7 @@ def make_trainer(nspecs: dict[str, NetworkSpec], tspec: TrainSpec,
 
 def summary(trainer: Trainer) -> dict:
     """Final metrics of every model, and the highway net's gates and lesion on the test set."""
-    x, y = trainer._xte, trainer._yte
+    x, y = trainer.test_set
     out: dict = {k: trainer.final(k) for k in trainer.states}
     hw = trainer.models.get("highway")
     if hw is not None and trainer.diverged("highway") is None:

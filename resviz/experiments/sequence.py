@@ -51,8 +51,9 @@ def main(args: argparse.Namespace) -> dict:
     specs = trio(args.length, args.hidden, args.symbols, args.forget_bias, args.seed)
     tspec = train_spec(args.steps, args.lr, args.batch_size, args.samples, args.seed)
     trainer = make_trainer(specs, tspec, resolve_device(args.device))
-    x = trainer._xte[:PROBE_BATCH]
-    y = trainer._yte[:PROBE_BATCH]
+    xte, yte = trainer.test_set
+    x = xte[:PROBE_BATCH]
+    y = yte[:PROBE_BATCH]
     init = {k: state_grad_norms(m, x, y) for k, m in trainer.models.items()}
     t0 = time.perf_counter()
     for _ in trainer.run():

@@ -1,0 +1,414 @@
+"""LocalExecutor: live runs in a bounded pool of warm worker processes (no extra service).
+
+Why processes: training is Python- and launch-bound, so threads that share one interpreter
+take turns; a process per core trains at full speed on every core, and the Streamlit
+process only sends commands and reads snapshots (its CPU per step is tiny).
+
+- Workers are spawned (not forked: torch and Streamlit threads do not survive a fork),
+  one torch thread each, at most `bound` of them (env RESVIZ_WORKERS, default the number
+  of cores). The first is started when the executor is made, and one spare is kept warm
+  while there is room, so Start -> first update does not wait for `import torch`.
+- A run lives in one worker; commands go in over the worker's pipe, snapshots come back
+  on it and a reader thread keeps the newest per run. A worker hosting several runs gives
+  each running run a time slice in turn (round robin).
+- Faults: a worker that dies (killed, out of memory) closes its pipe; its runs turn
+  "lost" with a message, other runs go on, and the pool starts a replacement. A run whose
+  handle is not polled for `ttl` seconds (tab closed) is closed and its slot freed; at
+  most `bound * runs_per_worker` runs are open (the least recently polled one is closed
+  to make room), so worker count and memory stay bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from resviz.engine.config import N_, RunConfig, Snapshot
+from resviz.engine.handle import RunHandle
+
+SLICE = 0.05          # seconds one running run trains before the worker turns to the next
+IDLE_POLL = 0.5       # seconds an idle worker waits for a command
+REPLY_TIMEOUT = 30.0  # seconds to wait for a worker's answer (models())
+DEFAULT_TTL = 60.0
+RUNS_PER_WORKER = 8
+GONE_KEPT = 10_000    # closed runs whose reason a late poll can still read
+
+LOST_WORKER = N_("The worker training this run stopped (it was killed or ran out of memory). "
+                 "Press Reset to start the run again.")
+LOST_IDLE = N_("This run was closed because no page looked at it for a while (the tab was "
+               "closed). Press Reset to start it again.")
+LOST_ROOM = N_("This run was closed to make room for newer runs on a busy server. "
+               "Press Reset to start it again.")
+LOST_CLOSED = N_("This run was closed.")
+
+
+def _threads() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work already ran in this process
+        pass
+
+
+def worker_main(conn: Connection) -> None:
+    """A worker process: build runs, apply commands between steps, train the running ones
+    in turn, publish snapshots. Exits when the parent's end of the pipe closes."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _threads()
+    from resviz.engine.core import RunCore
+
+    conn.send(("hello", os.getpid()))
+    runs: dict[str, RunCore] = {}
+    turn = itertools.count()
+
+    def publish(run_id: str, core: RunCore, force: bool | None = None) -> None:
+        conn.send(("snap", run_id, core.snapshot(force)))
+
+    def handle(msg: tuple) -> None:
+        op = msg[0]
+        if op == "open":
+            _, run_id, config = msg
+            try:
+                runs[run_id] = core = RunCore(config)
+            except Exception as e:  # a bad config: say so on the page, do not kill the worker
+                conn.send(("failed", run_id, f"{type(e).__name__}: {e}"))
+                return
+            publish(run_id, core)
+        elif op == "cmd":
+            _, run_id, name, args = msg
+            core = runs.get(run_id)
+            if core is not None:
+                core.command(name, *args)
+                publish(run_id, core, True)
+        elif op == "models":
+            _, run_id, req = msg
+            core = runs.get(run_id)
+            conn.send(("reply", req, None if core is None else core.export_models()))
+        elif op == "close":
+            runs.pop(msg[1], None)
+        elif op == "ping":
+            conn.send(("reply", msg[1], {"pid": os.getpid(), "runs": len(runs)}))
+
+    while True:
+        busy = [rid for rid, c in runs.items() if c.wants_cpu]
+        try:
+            timeout = 0.0 if busy else IDLE_POLL
+            while conn.poll(timeout):
+                handle(conn.recv())
+                timeout = 0.0
+        except (EOFError, OSError):
+            return  # the parent is gone
+        busy = [rid for rid, c in runs.items() if c.wants_cpu]
+        if not busy:
+            continue
+        rid = busy[next(turn) % len(busy)]
+        core = runs[rid]
+        core.work(SLICE)
+        if core.state != "running":
+            publish(rid, core)  # paused at a Step target, or finished: the exact picture
+        elif core.due(time.perf_counter()):
+            publish(rid, core)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+    runs: set[str] = field(default_factory=set)
+    ready: bool = False
+    alive: bool = True
+
+
+@dataclass
+class _Run:
+    worker: _Worker
+    config: RunConfig
+    snapshot: Snapshot | None = None
+    polled: float = field(default_factory=time.monotonic)
+    lost: str | None = None
+
+
+class LocalExecutor:
+    """Live runs in local worker processes; `submit()` jobs in a separate process pool."""
+
+    def __init__(self, workers: int | None = None, ttl: float | None = None,
+                 runs_per_worker: int | None = None, spare: int = 1) -> None:
+        env = os.environ.get("RESVIZ_WORKERS")
+        self.bound = max(1, int(workers or (int(env) if env else 0) or os.cpu_count() or 1))
+        self.ttl = float(ttl if ttl is not None else os.environ.get("RESVIZ_RUN_TTL", DEFAULT_TTL))
+        self.runs_per_worker = int(runs_per_worker or RUNS_PER_WORKER)
+        self.spare = spare
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.RLock()
+        self._workers: list[_Worker] = []
+        self._runs: dict[str, _Run] = {}
+        self._gone: OrderedDict[str, str] = OrderedDict()  # forgotten runs' reasons, bounded
+        self._replies: dict[str, Future] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+        self._ensure_spare()
+        self._janitor = threading.Thread(target=self._janitor_loop, daemon=True,
+                                         name="resviz-engine-janitor")
+        self._janitor.start()
+
+    # ---- workers --------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=worker_main, args=(child,), daemon=True,
+                                 name="resviz-worker")
+        proc.start()
+        child.close()  # so the parent sees EOF when the worker dies
+        w = _Worker(proc, parent)
+        self._workers.append(w)
+        threading.Thread(target=self._reader, args=(w,), daemon=True,
+                         name=f"resviz-reader-{proc.pid}").start()
+        return w
+
+    def _ensure_spare(self) -> None:
+        """Keep `spare` idle workers warm while under the bound."""
+        with self._lock:
+            if self._closed:
+                return
+            idle = sum(1 for w in self._workers if w.alive and not w.runs)
+            while idle < self.spare and len(self._alive()) < self.bound:
+                self._spawn()
+                idle += 1
+
+    def _alive(self) -> list[_Worker]:
+        return [w for w in self._workers if w.alive]
+
+    def _reader(self, w: _Worker) -> None:
+        while True:
+            try:
+                msg = w.conn.recv()
+            except (EOFError, OSError):
+                break
+            op = msg[0]
+            if op == "hello":
+                w.ready = True
+            elif op == "snap":
+                with self._lock:
+                    run = self._runs.get(msg[1])
+                    if run is not None:
+                        run.snapshot = msg[2]
+            elif op == "failed":
+                with self._lock:
+                    run = self._runs.get(msg[1])
+                    if run is not None:
+                        run.lost = msg[2]
+            elif op == "reply":
+                fut = self._replies.pop(msg[1], None)
+                if fut is not None:
+                    fut.set_result(msg[2])
+        self._worker_died(w)
+
+    def _worker_died(self, w: _Worker) -> None:
+        with self._lock:
+            if not w.alive:
+                return
+            w.alive = False
+            if w in self._workers:
+                self._workers.remove(w)
+            for rid in w.runs:
+                run = self._runs.get(rid)
+                if run is not None and run.lost is None:
+                    run.lost = LOST_WORKER
+            w.runs.clear()
+            for fut in list(self._replies.values()):
+                if not fut.done():
+                    fut.set_result(None)
+        try:
+            w.conn.close()
+        except OSError:
+            pass
+        w.process.join(timeout=0.1)
+        self._ensure_spare()
+
+    def _post(self, w: _Worker, msg: tuple) -> bool:
+        try:
+            with w.send_lock:
+                w.conn.send(msg)
+            return True
+        except (OSError, ValueError, BrokenPipeError):
+            threading.Thread(target=self._worker_died, args=(w,), daemon=True).start()
+            return False
+
+    def _place(self) -> _Worker:
+        """The worker with the fewest runs (ready ones first); a new one while the fewest
+        already has a run and the pool is under its bound."""
+        alive = self._alive()
+        best = min(alive, key=lambda w: (len(w.runs), not w.ready), default=None)
+        if best is None or (best.runs and len(alive) < self.bound):
+            best = self._spawn()
+        return best
+
+    # ---- runs -----------------------------------------------------------------------------
+    def open(self, config: RunConfig) -> RunHandle:
+        """Build the run in a worker; the handle's first snapshot (state "ready") follows."""
+        run_id = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._make_room()
+            w = self._place()
+            w.runs.add(run_id)
+            self._runs[run_id] = _Run(w, config)
+        self._post(w, ("open", run_id, config))
+        self._ensure_spare()
+        return RunHandle(run_id, config, self)
+
+    def _make_room(self) -> None:
+        cap = self.bound * self.runs_per_worker
+        live = [(r.polled, rid) for rid, r in self._runs.items() if r.lost is None]
+        while len(live) >= cap:
+            live.sort()
+            _, rid = live.pop(0)
+            self._close_run(rid, LOST_ROOM)
+
+    def _close_run(self, run_id: str, reason: str) -> None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            if run.lost is None:
+                run.lost = reason
+            run.snapshot = None
+            run.worker.runs.discard(run_id)
+            w = run.worker
+        if w.alive:
+            self._post(w, ("close", run_id))
+
+    # Backend protocol (used by RunHandle)
+    def send(self, run_id: str, command: str, args: tuple) -> None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.lost is not None:
+                return
+            run.polled = time.monotonic()
+            w = run.worker
+        self._post(w, ("cmd", run_id, command, args))
+
+    def latest(self, run_id: str) -> Snapshot | None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                return None
+            run.polled = time.monotonic()
+            return run.snapshot
+
+    def _forget(self, run_id: str, reason: str) -> None:
+        self._runs.pop(run_id, None)
+        self._gone[run_id] = reason
+        while len(self._gone) > GONE_KEPT:
+            self._gone.popitem(last=False)
+
+    def lost_reason(self, run_id: str) -> str | None:
+        run = self._runs.get(run_id)
+        return self._gone.get(run_id, LOST_CLOSED) if run is None else run.lost
+
+    def fetch_models(self, run_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.lost is not None:
+                return None
+            run.polled = time.monotonic()
+            req = uuid.uuid4().hex
+            fut: Future = Future()
+            self._replies[req] = fut
+            w = run.worker
+        if not self._post(w, ("models", run_id, req)):
+            return None
+        try:
+            return fut.result(REPLY_TIMEOUT)
+        except TimeoutError:
+            self._replies.pop(req, None)
+            return None
+
+    def close(self, run_id: str) -> None:
+        self._close_run(run_id, LOST_CLOSED)
+        with self._lock:
+            self._forget(run_id, LOST_CLOSED)
+
+    # ---- housekeeping ---------------------------------------------------------------------
+    def _janitor_loop(self) -> None:
+        while not self._closed:
+            time.sleep(min(1.0, self.ttl / 4))
+            self.expire()
+
+    def expire(self) -> list[str]:
+        """Close the runs nobody polled for `ttl` seconds; forget long-lost ones."""
+        now = time.monotonic()
+        gone = []
+        with self._lock:
+            for rid, run in list(self._runs.items()):
+                if run.lost is None and now - run.polled > self.ttl:
+                    gone.append(rid)
+                elif run.lost is not None and now - run.polled > 10 * self.ttl:
+                    self._forget(rid, run.lost)
+        for rid in gone:
+            self._close_run(rid, LOST_IDLE)
+        self._ensure_spare()
+        return gone
+
+    def kill_worker_of(self, handle: RunHandle) -> int | None:
+        """The pid of the process training this run (for fault tests and benchmarks)."""
+        run = self._runs.get(handle.run_id)
+        return None if run is None else run.worker.process.pid
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            alive = self._alive()
+            return {"kind": "local", "bound": self.bound, "workers": len(alive),
+                    "ready": sum(w.ready for w in alive),
+                    "runs_open": sum(1 for r in self._runs.values() if r.lost is None),
+                    "runs_per_worker": [len(w.runs) for w in alive],
+                    "pids": [w.process.pid for w in alive]}
+
+    def warm(self, timeout: float = 60.0) -> bool:
+        """Wait until at least one worker is ready (imports done); True if so."""
+        self._ensure_spare()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(w.ready for w in self._alive()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    # ---- jobs -----------------------------------------------------------------------------
+    def submit(self, fn: Any, *args: Any, **kw: Any) -> Future:
+        """Run a heavy job (sweep, landscape, precompute) in a process pool of `bound`
+        workers; returns a concurrent.futures.Future (.result(timeout), .done())."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.bound, mp_context=self._ctx,
+                                                 initializer=_threads)
+            pool = self._pool
+        return pool.submit(fn, *args, **kw)
+
+    def shutdown(self) -> None:
+        """Stop every worker (tests, interpreter exit)."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            pool, self._pool = self._pool, None
+        for w in workers:
+            try:
+                w.conn.close()
+            except OSError:
+                pass
+        for w in workers:
+            w.process.join(timeout=2)
+            if w.process.is_alive():
+                w.process.terminate()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,319 @@
+"""The live-run engine's truths, through real worker processes (resviz.engine.local).
+
+Small nets and few steps: what is tested is the engine's bookkeeping (exact step counts,
+commands between steps, the final picture, faults), not learning.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import torch
+
+from resviz.engine import RunConfig
+from resviz.engine.core import RunCore
+from resviz.engine.local import LOST_IDLE, LOST_WORKER, LocalExecutor
+from resviz.models import build
+from resviz.spec import NetworkSpec, TrainSpec
+from resviz.train import Trainer
+
+BASE = NetworkSpec(depth=3, width=8)
+TSPEC = TrainSpec(n_samples=200, steps=40, batch_size=32, eval_every=5)
+
+
+def pair(stacked: bool | None = None, steps: int = 40, **kw) -> RunConfig:
+    return RunConfig("classify", (("A", BASE), ("B", BASE.replace(family="plain"))),
+                     TSPEC.replace(steps=steps), boundary=16, stacked=stacked, **kw)
+
+
+@pytest.fixture(scope="module")
+def ex():
+    e = LocalExecutor(workers=2, ttl=60)
+    assert e.warm(120), "no worker came up"
+    yield e
+    e.shutdown()
+
+
+def wait(h, cond, timeout=60.0):
+    s = h.wait(cond, timeout)
+    assert s is not None, f"timed out; last snapshot {h.snapshot()}"
+    return s
+
+
+def test_paused_run_does_not_advance_and_step_is_exact(ex):
+    h = ex.open(pair())
+    s = wait(h, lambda s: s.state == "ready")
+    assert s.step == 0
+    h.step(1)
+    s = wait(h, lambda s: s.state == "paused")
+    assert s.step == 1
+    h.step(10)
+    s = wait(h, lambda s: s.state == "paused" and s.step > 1)
+    assert s.step == 11
+    time.sleep(0.5)  # paused: nothing moves
+    assert h.snapshot().step == 11
+    h.start()
+    wait(h, lambda s: s.state == "running" or s.step > 11)
+    h.pause()
+    s = wait(h, lambda s: s.state in ("paused", "finished"))
+    frozen = s.step
+    time.sleep(0.4)
+    assert h.snapshot().step == frozen
+    h.close()
+
+
+def test_finished_snapshot_equals_final_records_and_in_process_trainer(ex):
+    """Same config in a worker and in this process: the same numbers, to the bit; the
+    final snapshot's curves, last records and metrics are the trainer's final records."""
+    cfg = pair(stacked=False)
+    h = ex.open(cfg)
+    h.start()
+    s = wait(h, lambda s: s.state == "finished")
+    ref = Trainer({k: build(v.replace(input_shape=(2,), n_classes=2)) for k, v in cfg.specs},
+                  __import__("resviz.data", fromlist=["load"]).load("spirals", 200, 0.1, 0),
+                  cfg.train)
+    for _ in ref.run():
+        pass
+    assert s.step == s.max_steps == 40
+    for name in ("A", "B"):
+        hist = ref.history(name)
+        assert s.curves[name]["loss"] == [r.loss for r in hist]
+        assert s.curves[name]["step"] == list(range(40))
+        evals = [r for r in hist if r.test_acc is not None]
+        assert s.curves[name]["eval_step"] == [r.step for r in evals] and evals[-1].step == 39
+        assert s.curves[name]["test_acc"] == [r.test_acc for r in evals]
+        assert s.last[name] == hist[-1].to_dict() | {"wall": s.last[name]["wall"]}
+        assert s.metrics[name] == ref.final(name)
+        assert s.block_stats[name]["grad"] == hist[-1].grad_norms
+    h.close()
+
+
+def test_stacked_run_in_worker_equals_in_process_core(ex):
+    cfg = pair()  # auto: the A/B pair stacks
+    h = ex.open(cfg)
+    h.step(15)
+    s = wait(h, lambda s: s.state == "paused")
+    core = RunCore(cfg)
+    core.command("step", 15)
+    while core.work(1.0):
+        pass
+    ref = core.snapshot()
+    assert s.stacked and ref.stacked
+    assert s.curves["A"]["loss"] == ref.curves["A"]["loss"]
+    assert s.metrics == ref.metrics
+    h.close()
+
+
+def test_toggle_mid_run_is_seen_by_next_step_and_snapshot(ex):
+    """A skip toggle sent while training: the snapshot shows it (skips, accuracy), and the
+    numbers equal an in-process replay that toggles between the same two steps."""
+    cfg = pair(steps=400)
+    h = ex.open(cfg)
+    h.start()
+    wait(h, lambda s: s.step >= 3)
+    mask = [False, True, False]
+    h.set_skips("A", mask)
+    s = wait(h, lambda s: s.skips.get("A") == mask)
+    h.pause()
+    s = wait(h, lambda s: s.state in ("paused", "finished"))
+    at = [k for k, name in s.commands if name == "set_skips"]
+    assert len(at) == 1 and s.skips["A"] == mask
+    core = RunCore(cfg)
+    core.command("step", at[0])
+    while core.work(1.0):
+        pass
+    core.command("set_skips", "A", mask)
+    core.command("step", s.step - at[0])
+    while core.work(1.0):
+        pass
+    ref = core.snapshot()
+    assert ref.step == s.step
+    assert s.last["A"]["loss"] == ref.last["A"]["loss"]
+    assert s.metrics["A"] == ref.metrics["A"]
+    models = h.models()
+    assert models["A"].skips == mask
+    from resviz.train import evaluate
+    xte, yte = core.trainer.test_set
+    assert evaluate(models["A"], xte, yte)[1] == pytest.approx(s.metrics["A"]["test_acc"])
+    h.close()
+
+
+def test_fifty_rapid_commands_leave_a_consistent_run(ex):
+    h = ex.open(pair(steps=30))
+    cmds = [h.start, h.pause, lambda: h.step(1), lambda: h.step(10)]
+    for i in range(50):
+        cmds[(i * 7) % 4]()
+    h.pause()
+    s = wait(h, lambda s: s.state in ("paused", "finished") and s.commands[-1][1] == "pause")
+    assert s.error is None
+    assert 0 <= s.step <= s.max_steps
+    h.step(10)
+    s2 = wait(h, lambda t: t.state in ("paused", "finished") and t.commands[-1][1] == "step")
+    assert s2.step == s.step + 10 and s2.max_steps == max(30, s2.step)
+    assert all(len(c["loss"]) == s2.step for c in s2.curves.values())
+    assert s2.curves["A"]["step"] == list(range(s2.step))
+    h.close()
+
+
+def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
+    victim, other = ex.open(pair(steps=10_000)), ex.open(pair(steps=20))
+    victim.start()
+    wait(victim, lambda s: s.step > 0)
+    pid = ex.kill_worker_of(victim)
+    if ex.kill_worker_of(other) == pid:
+        pytest.skip("both runs landed on one worker")
+    os.kill(pid, signal.SIGKILL)
+    s = wait(victim, lambda s: s.state == "lost", 10)
+    assert s.state == "lost" and victim.lost == LOST_WORKER and s.error == LOST_WORKER
+    assert s.step > 0  # the last picture stays
+    assert victim.models() == {}
+    other.start()
+    assert wait(other, lambda s: s.state == "finished").step == 20
+    fresh = ex.open(pair(steps=5))
+    fresh.start()
+    assert wait(fresh, lambda s: s.state == "finished", 120).step == 5
+    assert ex.stats()["workers"] <= ex.bound
+    for h in (victim, other, fresh):
+        h.close()
+
+
+def test_unpolled_runs_expire_and_workers_stay_bounded():
+    e = LocalExecutor(workers=2, ttl=1.0)
+    try:
+        hs = [e.open(pair(steps=5)) for _ in range(5)]
+        assert e.stats()["workers"] <= 2
+        for h in hs:
+            assert h.wait(timeout=120) is not None
+        time.sleep(1.6)
+        e.expire()
+        assert e.stats()["runs_open"] == 0
+        assert all(h.lost == LOST_IDLE and h.snapshot().state == "lost" for h in hs)
+        assert e.stats()["workers"] <= 2
+    finally:
+        e.shutdown()
+
+
+def test_bad_commands_are_reported_not_raised():
+    core = RunCore(pair())
+    core.command("set_skips", "A", [True])
+    assert "3 blocks" in core.snapshot().error
+    core.command("set_skips", "nobody", [True] * 3)
+    assert core.snapshot().error
+    core.command("step", 2)
+    assert core.snapshot().error is None
+
+
+def test_lesion_on_a_stacked_run_continues_exactly_unstacked():
+    """set_active needs ResVizNet switches: the stacked run turns into a Trainer carrying
+    the optimiser moments and batch stream, and goes on as if it had never been stacked
+    (to rounding)."""
+    base = NetworkSpec(depth=3, width=8, norm=False)  # batch norm parts stacked/unstacked
+    specs = (("A", base), ("B", base.replace(family="plain")))  # under Adam: test_batched
+    stacked = RunCore(RunConfig("classify", specs, TSPEC, boundary=0))
+    plain = RunCore(RunConfig("classify", specs, TSPEC, boundary=0, stacked=False))
+    assert stacked.stacked and not plain.stacked
+    for core in (stacked, plain):
+        core.command("step", 8)
+        while core.work(1.0):
+            pass
+        core.command("set_active", "A", [True, False, True])
+        core.command("step", 8)
+        while core.work(1.0):
+            pass
+    a, b = stacked.snapshot(), plain.snapshot()
+    assert not stacked.stacked and a.active["A"] == [True, False, True]
+    assert a.curves["A"]["loss"] == pytest.approx(b.curves["A"]["loss"], rel=1e-4)
+    assert a.curves["B"]["loss"] == pytest.approx(b.curves["B"]["loss"], rel=1e-4)
+    assert a.metrics["B"]["train_loss"] == pytest.approx(b.metrics["B"]["train_loss"], rel=1e-3)
+
+
+def test_thinned_curves_keep_the_last_point():
+    from resviz.engine.core import Curve
+
+    c = Curve(("step", "v"), cap=10)
+    for i in range(1000):
+        c.add((i, float(i)))
+    cols = c.columns()
+    assert len(cols["step"]) <= 11 and cols["step"][-1] == 999 and cols["step"][0] == 0
+    gaps = {b - a for a, b in zip(cols["step"][:-2], cols["step"][1:-1])}
+    assert len(gaps) == 1  # evenly spaced
+
+
+torch.set_num_threads(1)
+
+
+def test_without_ray_address_nothing_of_ray_is_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys, resviz.engine as e; ex = e.executor(); "
+            "print(type(ex).__name__, 'ray' in sys.modules); e.reset_executor()")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert out.stdout.split() == ["LocalExecutor", "False"], out.stderr
+
+
+def run_to_pause(core: RunCore, n: int) -> None:
+    core.command("step", n)
+    while core.work(1.0):
+        pass
+
+
+def test_sequence_run_equals_the_lockstep_trainer_and_probes_measure_it():
+    from resviz import sequence as seq
+
+    specs = seq.trio(5, hidden=8)
+    tspec = TrainSpec(n_samples=200, steps=6, batch_size=32, eval_every=3)
+    core = RunCore(RunConfig("sequence", tuple(specs.items()), tspec,
+                             probes=("state_grads", "lstm_memory")))
+    core.command("start")
+    while core.work(1.0):
+        pass
+    s = core.snapshot()
+    ref = seq.make_trainer(specs, tspec)
+    for _ in ref.run():
+        pass
+    assert s.state == "finished" and s.boundary is None and s.skips == {}
+    for k in specs:
+        assert s.curves[k]["loss"] == [r.loss for r in ref.history(k)]
+        assert s.metrics[k] == ref.final(k)
+    x, y = ref.test_set
+    assert s.probes["state_grads"]["rnn"] == seq.state_grad_norms(ref.models["rnn"], x[:256], y[:256])
+    assert len(s.probes["lstm_memory"]["lstm"]["forget_mean"]) == 5
+
+
+def test_highway_probes_and_gate_commands():
+    """The Highway page's probes computed by the engine equal resviz.probes.gates on the
+    same weights; shutting a block's gate (set_gate) shows in the metrics and the probes."""
+    from resviz.probes import gates
+
+    hw = NetworkSpec(family="highway", depth=3, width=8)
+    cfg = RunConfig("classify", (("highway", hw), ("residual", BASE)),
+                    TSPEC.replace(steps=10), boundary=0, probes=("gates", "gate_lesion", "act_grads"),
+                    block_attrs=(("highway", "openness", 0.2),))
+    core = RunCore(cfg)
+    assert not core.stacked
+    run_to_pause(core, 10)
+    s = core.snapshot()
+    model = core.models()["highway"]
+    assert all(b.openness == 0.2 for b in model.blocks)
+    x, y = core.trainer.test_set
+    assert s.probes["gates"]["highway"] == gates.gate_maps(model, x)
+    assert s.probes["gate_lesion"]["highway"] == gates.lesion_each(model, x, y)
+    assert "residual" not in s.probes["gates"] and len(s.probes["act_grads"]["residual"]) == 3
+    from resviz.models import block_attrs
+    from resviz.train import evaluate
+
+    with block_attrs(model, "gate", [0.0] * 3):
+        expected = evaluate(model, x, y)[1]
+    core.command("set_gate", "highway", 0.0)
+    shut = core.snapshot()
+    assert all(b.gate == 0.0 for b in model.blocks)
+    assert shut.metrics["highway"]["test_acc"] == pytest.approx(expected)
+    assert shut.probes["gates"]["highway"]["mean_per_block"] == pytest.approx([0.2] * 3)
+    core.command("set_gate", "residual", 0.0)
+    assert "no gates" in core.snapshot().error
