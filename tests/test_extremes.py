@@ -11,12 +11,13 @@ import re
 import time
 
 import pytest
+from live_apptest import open_live_page as open_page
 
 from resviz.data import load
 from resviz.models import build
 from resviz.spec import NetworkSpec, SpecError, TrainSpec
 from resviz.train import Trainer, evaluate
-from tests.apptest_utils import no_exception, open_page
+from tests.apptest_utils import no_exception
 from ui.session import KEY, PlaygroundRun
 
 PAGE = "pages/views/playground.py"

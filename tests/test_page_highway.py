@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
 
 PAGE = "pages/views/highway.py"
 SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}

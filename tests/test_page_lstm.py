@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
 
 PAGE = "pages/views/lstm.py"
 SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}

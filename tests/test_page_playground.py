@@ -9,7 +9,8 @@ import re
 import time
 
 import pytest
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
 
 from resviz.figures import network
 from ui.session import KEY

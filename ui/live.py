@@ -18,17 +18,15 @@ from typing import Any
 
 import streamlit as st
 
+from resviz.engine import RunConfig, Snapshot, executor
 from resviz.i18n import _
 from ui import keys
-
-try:  # the engine (branch `engine`); the in-process stand-in until it is merged
-    from resviz.engine import RunConfig, Snapshot, executor
-except ImportError:  # pragma: no cover - removed once the engine lands
-    from ui.standin_engine import RunConfig, Snapshot, executor  # type: ignore[assignment]
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
 PACE = 0.25  # seconds between redraws while running: 4 updates/s is smooth for a class
+FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
+KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
 
 
@@ -62,8 +60,9 @@ class Live:
 
     @property
     def state(self) -> str:
+        """The snapshot's state; "starting" while no snapshot came yet (a worker starting)."""
         snap = self.snap
-        return "lost" if self.lost else (snap.state if snap else "ready")
+        return "lost" if self.lost else (snap.state if snap else "starting")
 
     def wait(self, done: Callable[[Snapshot], bool], timeout: float = WAIT) -> Snapshot | None:
         """Poll until a snapshot satisfies `done` (a command took effect), or time runs out."""
@@ -98,8 +97,9 @@ def get(key: str, config: RunConfig, setup: Callable[[Any], None] | None = None,
         live = Live(config, _open(config, setup), config.train.steps, setup, tag)
         st.session_state[key] = live
     live.newest()
-    if live.snap is None:
-        live.wait(lambda s: True, timeout=2.0)
+    if live.snap is None:  # a fresh worker imports torch first: wait a little, then poll
+        with st.spinner(_("Starting the training process...")):
+            live.wait(lambda s: True, timeout=FIRST_WAIT)
     return live
 
 
@@ -131,6 +131,9 @@ def _step(live: Live, n: int) -> None:
 
 
 def _reset(live: Live, on_reset: Callable[[], None] | None) -> None:
+    if live.lost:  # a lost run cannot be reset in place: open it again
+        _restart(live, on_reset)
+        return
     live.handle.reset()
     if live.setup is not None:
         live.setup(live.handle)
@@ -186,7 +189,7 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
     else:
         cols[0].button(_("Start"), key=f"{prefix}_start", type="primary",
                        icon=":material/play_arrow:", use_container_width=True,
-                       on_click=_start, args=(live,))
+                       disabled=state == "starting", on_click=_start, args=(live,))
     idle = state in ("ready", "paused")
     cols[1].button(_("Step"), key=f"{prefix}_step", icon=":material/skip_next:",
                    use_container_width=True, disabled=not idle, help=_("Train one step"),
@@ -195,7 +198,7 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
                    use_container_width=True, disabled=not idle, help=_("Train ten steps"),
                    on_click=_step, args=(live, 10))
     cols[3].button(_("Reset"), key=f"{prefix}_reset", icon=":material/restart_alt:",
-                   use_container_width=True, disabled=state == "lost",
+                   use_container_width=True, disabled=state == "starting",
                    on_click=_reset, args=(live, on_reset))
     with cols[4]:
         keys.help_popover()
@@ -205,9 +208,12 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
 def status(live: Live, snap: Snapshot | None = None) -> None:
     """'step 120 of 600 · 84 steps/s · 5 s left · training', or 'Finished · 600 steps'."""
     snap = snap or live.snap
+    if live.state == "starting":
+        st.info(_("Starting the training process..."), icon=":material/hourglass_top:")
+        return
     if live.state == "lost" or snap is None:
         st.error(_("The training process stopped; press Restart.") +
-                 (f" ({live.lost})" if live.lost else ""))
+                 (" (" + _(live.lost) + ")" if live.lost else ""))
         return
     if snap.state == "finished":
         st.success(_("Finished · {n} steps").format(n=snap.step), icon=":material/flag:")
@@ -229,18 +235,23 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
 
     When the run stops while the fragment is on its timer (finished, lost, paused by Step),
     the whole page reruns once so the buttons and the sections below show the final state.
+    A run that is not running is polled every KEEPALIVE seconds (redrawn only if it changed
+    or was lost), so the engine keeps it while the tab is open.
     """
-    running = live.state == "running"
+    running = live.state in ("running", "starting")
 
     def body() -> None:
+        before = live.snap.version if live.snap is not None else None
         snap = live.newest()
+        if not running and snap is not None and snap.version != before and snap.state != "ready":
+            st.rerun()  # changed while the page was idle (another tab's command, or lost)
         if snap is None or live.state == "lost":
             status(live, snap)
             return
-        if running and snap.state != "running":
+        if running and live.state != "running":
             st.rerun()
         if running and "started" in live.extra and snap.step > 0:
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
         draw(snap)
 
-    st.fragment(body, run_every=PACE if running else None, key=key)()
+    st.fragment(body, run_every=PACE if running else KEEPALIVE, key=key)()

@@ -52,12 +52,6 @@ with st.sidebar.expander(_("Training"), expanded=True):
 LABELS = {"plain": _("plain"), "residual": _("residual"), "highway": _("highway")}
 
 
-def open_gates(handle) -> None:
-    """Train the highway net with its gates pushed open by `openness` (0 = as learned)."""
-    if openness:
-        handle.set_gate("highway", openness)
-
-
 def measured(run: live.Live, snap: live.Snapshot) -> dict:
     """The models as of the newest snapshot, for the page-side probes below.
 
@@ -170,8 +164,10 @@ def page() -> None:
     data = session.data_of(tspec)
     nspecs = hwx.specs(depth, width, gate_bias, norm, data, seed)
     config = live.RunConfig(kind="classify", specs=tuple(nspecs.items()), train=tspec,
-                            device=str(layout.device()), boundary=0)
-    run = live.get(KEY, config, setup=open_gates, tag=openness)
+                            device=str(layout.device()), boundary=0,
+                            # the highway net trains with its gates pushed open this much
+                            block_attrs=(("highway", "openness", openness),) if openness else ())
+    run = live.get(KEY, config)
     live.controls(run, "hw")
     example = params.slider("hw_ex", _("Example shown in the single-example maps (test point)"),
                             0, 299, 0)

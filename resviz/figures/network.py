@@ -63,8 +63,8 @@ def diagram(skips: Sequence[bool], title: str, node_color: str,
     fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=OFF, width=1.5, dash="dot"),
                     hoverinfo="skip", name=_("skip off"), showlegend=has_skips)
     # 3: the blocks
-    g = list(grads) if grads is not None else [None] * n
-    r = list(ratios) if ratios is not None else [None] * n
+    g = (list(grads or []) + [None] * n)[:n]  # no gradient before the first step
+    r = (list(ratios or []) + [None] * n)[:n]
     text = [_("block {b}<br>gradient norm {g}<br>‖f(x)‖/‖x‖ {r}<br>skip {s}").format(
         b=b, g=_fmt(gb), r=_fmt(rb), s=_("on") if s else _("off"))
         + ("" if a else "<br>" + _("deleted")) for b, gb, rb, s, a in zip(blocks, g, r, skips, active)]
