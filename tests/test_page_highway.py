@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
 
 PAGE = "pages/views/highway.py"
 SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}
@@ -57,3 +58,36 @@ def test_lesion_and_openness_act_on_the_highway_net() -> None:
     assert np.allclose(panel(maps, 0), -2.0)  # the learned gate is still there, just overridden
     curve = figure(at, "hw_open_curve")["data"][0]["y"]
     assert curve[-1] == figure(at, "hw_open_curve")["data"][1]["y"][0]
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_lower_sections_show_the_final_state_when_the_run_ends() -> None:
+    """Lesion, openness and gate maps measure the finished net, and agree with the metric."""
+    import time
+
+    at = open_page(PAGE, SMALL)
+    at.button(key="hw_start").click().run()
+    end = time.monotonic() + 90
+    while not any(str(s.value) == "Finished · 50 steps" for s in at.success):
+        assert time.monotonic() < end
+        time.sleep(0.3)
+        at.run()
+    no_exception(at)
+    final = _metric(at, "Test accuracy, highway")
+    assert _metric(at, "Intact highway net") == final
+    assert _metric(at, "Highway net at openness 0.0") == final
+    assert "at step 50" in figure(at, "hw_gates")["layout"]["title"]["text"]
+    assert any("measured at step 50" in c.value for c in at.caption)
+    assert {"hw_continue", "hw_reset"} <= {b.key for b in at.button}
+
+
+def test_step_measures_the_lower_sections_at_the_new_step() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="hw_step10").click().run()
+    no_exception(at)
+    assert any("step 10 of 50" in m.value for m in at.markdown)
+    assert "at step 10" in figure(at, "hw_gates")["layout"]["title"]["text"]
+    assert _metric(at, "Intact highway net") == _metric(at, "Test accuracy, highway")

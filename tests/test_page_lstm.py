@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
 
 PAGE = "pages/views/lstm.py"
 SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}
@@ -46,3 +47,12 @@ def test_start_trains_the_three_nets() -> None:
     curves = figure(at, "sq_curves")["data"]
     assert len(curves[0]["y"]) > 1
     assert any("step 0 of" not in m.value for m in at.markdown if "of 50" in m.value)
+
+
+def test_step_ten_and_the_figures_say_their_step() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="sq_step10").click().run()
+    no_exception(at)
+    assert any("step 10 of 50" in m.value for m in at.markdown)
+    assert any("at step 10" in c.value for c in at.caption)
+    assert len(figure(at, "sq_curves")["data"][0]["y"]) == 10

@@ -1,76 +1,166 @@
-"""The Playground (pages/views/playground.py) as a person uses it, through AppTest."""
+"""The Playground (pages/views/playground.py) as a person uses it, through AppTest.
+
+Training runs in the engine (ui.live); each `at.run()` draws its newest snapshot.
+"""
 
 from __future__ import annotations
 
-from apptest_utils import figure, no_exception, open_page
+import re
+import time
+
+import pytest
+from apptest_utils import figure, no_exception
+from live_apptest import open_live_page as open_page
+
+from resviz.figures import network
+from ui.session import KEY
 
 PAGE = "pages/views/playground.py"
+SMALL = {"a_depth": "4", "b_depth": "4", "a_width": "8", "b_width": "8", "pg_steps": "50"}
+STATUS = re.compile(r"step (\d+) of (\d+)")
 
 
-def metric(at, name: str) -> str:
-    return next(m.value for m in at.metric if m.label.endswith(f"{name} now"))
+def step(at) -> int | None:
+    for m in at.markdown:
+        hit = STATUS.search(m.value)
+        if hit:
+            return int(hit.group(1))
+    return None
 
 
-def test_opens_with_both_models_and_charts() -> None:
-    at = open_page(PAGE)
-    no_exception(at)
-    assert {"pg_curves", "pg_boundary_A", "pg_boundary_B"} <= {
-        k for k in ("pg_curves", "pg_boundary_A", "pg_boundary_B", "pg_grads")
-        if any(k in el.proto.id for el in at.get("plotly_chart"))}
+def accuracy(at, name: str) -> str:
+    pat = re.compile(rf"^{name}: test accuracy \*\*(.+)\*\*$")
+    return next(pat.match(m.value).group(1) for m in at.markdown if pat.match(m.value))
 
 
-def test_start_trains_and_curves_grow_then_pause_stops() -> None:
-    at = open_page(PAGE)
-    at.button(key="pg_start").click().run()
-    at.run()
-    no_exception(at)
-    loss_a = figure(at, "pg_curves")["data"][0]["y"]
-    assert len(loss_a) > 1
-    at.button(key="pg_pause").click().run()
-    n = len(figure(at, "pg_curves")["data"][0]["y"])
-    at.run()
-    assert len(figure(at, "pg_curves")["data"][0]["y"]) == n
+def finished(at) -> bool:
+    return any(str(s.value).startswith("Finished") for s in at.success)
 
 
-def test_skip_toggles_change_a_trained_model_at_once() -> None:
-    at = open_page(PAGE, {"pg_steps": "100"})
-    at.button(key="pg_start").click().run()
-    for _ in range(40):
-        if not any(b.label.endswith("Start") and b.disabled for b in at.button):
-            break
+def run_until(at, done, timeout: float = 90) -> None:
+    end = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < end, "the run did not get there in time"
+        time.sleep(0.3)
         at.run()
-    before = metric(at, "A")
+        no_exception(at)
+
+
+def train_to_end(query: dict[str, str] | None = None):
+    at = open_page(PAGE, {**SMALL, **(query or {})})
+    at.button(key="pg_start").click().run()
+    run_until(at, finished)
+    return at
+
+
+def test_opens_with_diagrams_boundaries_with_a_class_legend_and_curves() -> None:
+    at = open_page(PAGE)
+    no_exception(at)
+    ids = " ".join(el.proto.id for el in at.get("plotly_chart"))
+    for key in ("pg_net_A_", "pg_net_B_", "pg_curves", "pg_boundary_A", "pg_boundary_B"):
+        assert key in ids
+    assert step(at) == 0
+    bound = figure(at, "pg_boundary_A")["data"]
+    assert [t.get("name") for t in bound[1:]] == ["class 0", "class 1"]
+    assert "P(class 1)" in bound[0]["hovertemplate"]
+    net = figure(at, "pg_net_A_0")["data"]
+    assert net[network.HANDLE_TRACE]["customdata"] == list(range(1, 21))
+    blocks = net[3]["hovertext"]
+    assert len(blocks) == 20 and "‖f(x)‖/‖x‖" in blocks[0] and "gradient norm" in blocks[0]
+
+
+def test_step_advances_exactly_one_then_ten_and_the_curves_follow() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="pg_step").click().run()
+    no_exception(at)
+    assert step(at) == 1
+    assert len(figure(at, "pg_curves")["data"][0]["y"]) == 1
+    at.run()  # a paused run does not move
+    assert step(at) == 1
+    at.button(key="pg_step10").click().run()
+    assert step(at) == 11
+    assert figure(at, "pg_curves")["data"][0]["x"][-1] == 10  # steps 0..10
+    assert at.button(key="pg_start").label == "Start"
+
+
+def test_start_trains_then_pause_stops() -> None:
+    at = open_page(PAGE, {**SMALL, "pg_steps": "3000"})
+    at.button(key="pg_start").click().run()
+    run_until(at, lambda a: (step(a) or 0) > 5)
+    assert any("training" in m.value for m in at.markdown)
+    at.button(key="pg_pause").click().run()
+    no_exception(at)
+    paused = step(at)
+    time.sleep(1.0)
+    at.run()
+    assert step(at) == paused, "training went on after Pause"
+    assert any("paused" in m.value for m in at.markdown)
+
+
+def test_finished_run_says_so_offers_continue_and_shows_final_records() -> None:
+    at = train_to_end()
+    assert [s.value for s in at.success] == ["Finished · 50 steps"]
+    keys = {b.key for b in at.button}
+    assert "pg_continue" in keys and "pg_start" not in keys and "pg_pause" not in keys
+    assert at.button(key="pg_step").disabled
+    live = at.session_state[KEY]
+    snap = live.snap
+    curves = figure(at, "pg_curves")["data"]
+    assert curves[0]["x"][-1] == 49 and curves[1]["x"][-1] == 49  # the last record is drawn
+    assert curves[1]["y"][-1] == pytest.approx(snap.curves["A"]["test_acc"][-1])
+    assert accuracy(at, "A") == f"{snap.metrics['A']['test_acc']:.1%}"
+    at.button(key="pg_continue").click().run()
+    no_exception(at)
+    assert live.snap.max_steps == 100 and not finished(at)
+    run_until(at, finished)
+    assert [s.value for s in at.success] == ["Finished · 100 steps"]
+    at.button(key="pg_reset").click().run()
+    assert step(at) == 0 and at.button(key="pg_start").label == "Start"
+
+
+def test_skip_toggles_change_the_shown_accuracy_and_the_diagram() -> None:
+    at = train_to_end()
+    before = accuracy(at, "A")
     grads_before = figure(at, "pg_grads")["data"][0]["marker"]["pattern"]["shape"]
     assert set(grads_before) == {""}
     at.button(key="pg_all_off_A").click().run()
     no_exception(at)
-    assert metric(at, "A") != before
+    assert accuracy(at, "A") != before
     assert set(figure(at, "pg_grads")["data"][0]["marker"]["pattern"]["shape"]) == {"/"}
+    handles = figure(at, "pg_net_A_0")["data"][network.HANDLE_TRACE]["marker"]["color"]
+    assert set(handles) == {"white"}  # every skip drawn off
     at.button(key="pg_all_on_A").click().run()
-    assert metric(at, "A") == before
+    assert accuracy(at, "A") == before
+
+
+def test_a_click_on_a_skip_arc_is_read_as_that_block() -> None:
+    sel = {"points": [{"curve_number": network.HANDLE_TRACE, "customdata": 7},
+                      {"curve_number": 3, "customdata": None}]}
+    assert network.clicked_blocks(sel) == [7]
+    assert network.clicked_blocks({"points": []}) == [] and network.clicked_blocks(None) == []
 
 
 def test_changing_depth_rebuilds_the_model() -> None:
     at = open_page(PAGE)
-    at.slider(key="a_depth").set_value(5).run()
+    at.selectbox(key="a_depth").set_value(5).run()
     no_exception(at)
-    at.button(key="pg_start").click().run()
+    at.button(key="pg_step").click().run()
     assert len(figure(at, "pg_grads")["data"][0]["y"]) == 5
+    assert len(figure(at, "pg_net_A_0")["data"][network.HANDLE_TRACE]["x"]) == 5
 
 
 def test_digits_use_conv_blocks_without_boundary() -> None:
     at = open_page(PAGE, {"pg_data": "digits", "a_depth": "3", "b_depth": "3"})
     no_exception(at)
     assert not any("pg_boundary" in el.proto.id for el in at.get("plotly_chart"))
+    assert accuracy(at, "A")
 
 
-def test_divergent_learning_rate_shows_message() -> None:
-    at = open_page(PAGE, {"pg_lr": "1000000.0", "pg_steps": "50"})
+def test_divergent_learning_rate_shows_message_and_stops() -> None:
+    at = open_page(PAGE, {**SMALL, "pg_lr": "1000000.0"})
     at.button(key="pg_start").click().run()
-    for _ in range(5):
-        at.run()
+    run_until(at, lambda a: any("diverged at step" in e.value for e in a.error) and finished(a))
     no_exception(at)
-    assert any("diverged at step" in e.value for e in at.error)
 
 
 def test_one_block_skip_toggle_in_a_later_row_reaches_the_model() -> None:
@@ -78,6 +168,36 @@ def test_one_block_skip_toggle_in_a_later_row_reaches_the_model() -> None:
     assert [p.key for p in at.pills if p.key.startswith("pg_skips_A")] == [
         "pg_skips_A_0", "pg_skips_A_1", "pg_skips_A_2"]
     at.pills(key="pg_skips_A_2").set_value([21, 22, 24, 25]).run()  # block 23 off
-    at.button(key="pg_start").click().run()
+    at.button(key="pg_step").click().run()
     shapes = figure(at, "pg_grads")["data"][0]["marker"]["pattern"]["shape"]
     assert [i + 1 for i, s in enumerate(shapes) if s == "/"] == [23]
+
+
+class _Lost:
+    """A handle whose worker died: what the engine reports then."""
+
+    lost = "the worker process was killed"
+
+    def __init__(self, snap) -> None:
+        self._snap = snap
+
+    def snapshot(self, after: int = -1):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lost_worker_gives_a_message_and_restart_works() -> None:
+    at = open_page(PAGE, SMALL)
+    at.button(key="pg_step").click().run()
+    live = at.session_state[KEY]
+    live.handle.close()
+    live.handle = _Lost(live.snap)
+    at.run()
+    no_exception(at)
+    assert any("The training process stopped; press Restart" in e.value for e in at.error)
+    assert "pg_restart" in {b.key for b in at.button}
+    at.button(key="pg_restart").click().run()
+    no_exception(at)
+    assert not at.error and step(at) == 0

@@ -13,7 +13,7 @@ import pytest
 
 from tests.apptest_utils import ROOT, no_exception, open_page
 from ui.nav import PAGES
-from ui.session import KEY
+from ui.session import KEY, PlaygroundRun
 
 NEEDS_MODEL = [p for p in PAGES if "require_trained(" in (ROOT / p.path).read_text()]
 PLACEHOLDER = "under construction"
@@ -61,6 +61,6 @@ def test_offer_to_train_trains_the_default_pair_and_the_page_draws() -> None:
         pytest.skip("no page offers the default pair: " + ", ".join(p.path for p in NEEDS_MODEL))
     offer(at)[0].click().run()
     no_exception(at)
-    run = at.session_state[KEY]
-    assert run is not None and run.steps == run.tspec.steps > 0
+    run = PlaygroundRun(at.session_state[KEY])
+    assert run.steps == run.tspec.steps > 0 and run.live.state == "finished"
     assert not says_what_to_do(at), "after training, the page must stop asking"

@@ -21,7 +21,8 @@ from resviz.i18n import _
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Record
 
-KIND = "resviz.playground/1"
+KIND = "resviz.playground/1"  # every Record of an in-process run
+LIVE_KIND = "resviz.playground-live/1"  # a live (engine) run: thinned curves
 
 
 def to_json(obj: Any) -> str:
@@ -68,25 +69,54 @@ def histories_from(payload: Mapping) -> dict[str, list[Record]]:
     return out
 
 
+def live_payload(specs: Mapping[str, NetworkSpec], tspec: TrainSpec, snap: Any) -> dict:
+    """A live run as the engine reports it: specs, settings, the (thinned) curves, the final
+    metrics and the skip switches. The curves redraw exactly what the page showed."""
+    return {"kind": LIVE_KIND, "train": tspec.to_dict(),
+            "specs": {k: s.to_dict() for k, s in specs.items()},
+            "step": snap.step, "curves": snap.curves, "metrics": snap.metrics,
+            "skips": snap.skips, "active": snap.active}
+
+
+def curves_from(payload: Mapping) -> dict[str, dict[str, list]]:
+    """The compact curves back from a live export (null losses of diverged steps become NaN)."""
+    if payload.get("kind") != LIVE_KIND:
+        raise ValueError("not a ResViz live-run export")
+    out = {}
+    for k, cv in payload["curves"].items():
+        out[k] = {**cv, "loss": [math.nan if v is None else v for v in cv["loss"]]}
+    return out
+
+
+def curve_rows(snap: Any) -> list[dict]:
+    """One CSV row per model and drawn step: loss, and the accuracies where evaluated."""
+    rows = []
+    for k, cv in snap.curves.items():
+        ev = dict(zip(cv["eval_step"], zip(cv["train_acc"], cv["test_acc"], cv["test_loss"])))
+        for s, loss in zip(cv["step"], cv["loss"]):
+            tr, te, tl = ev.get(s, (None, None, None))
+            rows.append({"model": k, "step": s, "loss": loss, "train_acc": tr, "test_acc": te,
+                         "test_loss": tl})
+    return rows
+
+
 def playground_section(run: Any) -> None:
     """The Playground's downloads: the run as JSON/CSV and each model's weights.
 
-    The files are built when clicked (callables), so they hold the run as it is then.
+    `run` is a ui.session.PlaygroundRun. The files are built when clicked (callables), so
+    they hold the run as it is then; weights come from the engine's current weights.
     """
     names = list(run.specs)
 
-    def hist() -> dict[str, list[Record]]:
-        return {k: list(run.trainer.history(k)) for k in names}
-
     with st.expander(_("Export: results and weights"), expanded=False):
-        st.caption(_("The JSON holds the specs and every training record: it redraws the curves "
-                     "exactly. Weights load back with `python -m resviz evaluate --weights FILE`."))
+        st.caption(_("The JSON holds the specs, the curves as drawn (long runs are thinned to "
+                     "about 400 points) and the final metrics. Weights load back with "
+                     "`python -m resviz evaluate --weights FILE`."))
         c1, c2 = st.columns(2)
         c1.download_button(_("Training records (JSON)"),
-                           lambda: to_json(run_payload(run.specs, run.tspec, hist())),
+                           lambda: to_json(live_payload(run.specs, run.tspec, run.snap)),
                            "playground_run.json", "application/json", key="pg_export_json")
-        c2.download_button(_("Training records (CSV)"),
-                           lambda: to_csv([r.to_dict() for recs in hist().values() for r in recs]),
+        c2.download_button(_("Training records (CSV)"), lambda: to_csv(curve_rows(run.snap)),
                            "playground_run.csv", "text/csv", key="pg_export_csv")
         cols = st.columns(len(names))
         for col, k in zip(cols, names):

@@ -1,76 +1,257 @@
-"""Live training on a page: Start/Pause/Reset and short, interruptible training chunks.
+"""Live training on a page, through the run engine (resviz.engine): written once, used by
+every page that trains (Playground, Highway, LSTM).
 
-A run is any object with a `trainer` (resviz.train.Trainer), a `running` flag and an
-`extra` dict. One fragment run trains for CHUNK_SECONDS and redraws, so the next click
-(which reruns the page) interrupts training within a fraction of a second.
+The page keeps a `Live` (engine handle + its original config) in st.session_state under
+its own key. Training runs outside the page's script, continuously; the page only sends
+commands (Start, Pause, Step 1/10, Reset, Continue, Restart) and draws the newest
+Snapshot in a fragment that reruns every PACE seconds *only while the run is running*.
+When the run stops (paused, finished, lost), the fragment reruns the whole page once, so
+every section below it and the buttons show the final state.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
+from resviz.engine import RunConfig, Snapshot, executor
 from resviz.i18n import _
-from resviz.train import Trainer
+from ui import keys
 
-CHUNK_SECONDS = 0.25
-REFRESH_SECONDS = 0.05
+__all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
-
-class LiveRun(Protocol):
-    trainer: Trainer
-    running: bool
-    extra: dict
+PACE = 0.25  # seconds between redraws while running: 4 updates/s is smooth for a class
+FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
+KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
+WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
 
 
-def controls(run: LiveRun, prefix: str, reset: Callable[[], LiveRun]) -> LiveRun:
-    """Start / Pause / Reset buttons (keys `<prefix>_start` ...); returns the current run."""
-    b1, b2, b3, _gap = st.columns([1, 1, 1, 4])
-    if b1.button(_("Start"), key=f"{prefix}_start", type="primary", disabled=run.running,
-                 icon=":material/play_arrow:"):
-        run.running = True
-        st.rerun()
-    if b2.button(_("Pause"), key=f"{prefix}_pause", disabled=not run.running,
-                 icon=":material/pause:"):
-        run.running = False
-        st.rerun()
-    if b3.button(_("Reset"), key=f"{prefix}_reset", icon=":material/restart_alt:"):
-        run = reset()
-    return run
+@dataclass
+class Live:
+    """One page's live run: the engine handle, its config, and the newest snapshot drawn."""
+
+    config: RunConfig
+    handle: Any
+    steps: int  # the original step limit: Continue extends by this much
+    setup: Callable[[Any], None] | None = None  # re-applied after open, Reset and Restart
+    tag: Any = None  # page settings applied by `setup` (not in the config): a change reopens
+    snap: Snapshot | None = None
+    extra: dict = field(default_factory=dict)  # page-side caches, keyed by snapshot step
+    running_drawn: bool = False  # the page was last drawn with the run running
+
+    def newest(self) -> Snapshot | None:
+        """The newest snapshot (kept, so a poll with nothing new still has one to draw)."""
+        if self.handle is None:
+            return self.snap
+        snap = self.handle.snapshot(self.snap.version if self.snap else -1)
+        if snap is not None:
+            self.snap = snap
+        if self.lost and self.snap is not None:
+            self.snap.state = "lost"
+        return self.snap
+
+    @property
+    def lost(self) -> str | None:
+        return getattr(self.handle, "lost", None)
+
+    @property
+    def state(self) -> str:
+        """The snapshot's state; "starting" while no snapshot came yet (a worker starting)."""
+        snap = self.snap
+        return "lost" if self.lost else (snap.state if snap else "starting")
+
+    def wait(self, done: Callable[[Snapshot], bool], timeout: float = WAIT) -> Snapshot | None:
+        """Poll until a snapshot satisfies `done` (a command took effect), or time runs out."""
+        end = time.monotonic() + timeout
+        while True:
+            snap = self.newest()
+            if self.lost or (snap is not None and done(snap)) or time.monotonic() > end:
+                return snap
+            time.sleep(0.01)
 
 
-def train_chunk(run: LiveRun, max_steps: int) -> None:
-    """Train for about CHUNK_SECONDS; stop at the step limit or when every model diverged."""
-    tr = run.trainer
-    t0, n0 = time.perf_counter(), tr.step_count
-    for _rec in tr.run(max_steps - tr.step_count):
-        if time.perf_counter() - t0 > CHUNK_SECONDS:
-            break
-    if tr.step_count > n0:
-        run.extra["sps"] = (tr.step_count - n0) / (time.perf_counter() - t0)
-    if tr.step_count >= max_steps or all(tr.diverged(k) is not None for k in tr.states):
-        run.running = False
+def _open(config: RunConfig, setup: Callable[[Any], None] | None) -> Any:
+    handle = executor().open(config)
+    if setup is not None:
+        setup(handle)
+    return handle
 
 
-def status(run: LiveRun, max_steps: int) -> None:
-    """'step 120 of 600 · 40 steps/s · training'."""
-    parts = [_("step {step} of {max}").format(step=run.trainer.step_count, max=max_steps)]
-    if "sps" in run.extra:
-        parts.append(_("{sps:.0f} steps/s").format(sps=run.extra["sps"]))
-    if run.running:
+def get(key: str, config: RunConfig, setup: Callable[[Any], None] | None = None,
+        tag: Any = None) -> Live:
+    """This page's run: reused while the config (and `tag`) is unchanged, else reopened.
+
+    `setup(handle)` is applied to every fresh handle (e.g. the Highway net's gate openness,
+    whose value is the `tag`).
+    """
+    live: Live | None = st.session_state.get(key)
+    if live is None or live.config != config or live.tag != tag:
+        if live is not None:
+            if live.snap is not None and live.snap.step:
+                st.toast(_("Settings changed: the models were rebuilt and start again."))
+            _close(live)
+        live = Live(config, _open(config, setup), config.train.steps, setup, tag)
+        st.session_state[key] = live
+    live.newest()
+    if live.snap is None:  # a fresh worker imports torch first: wait a little, then poll
+        with st.spinner(_("Starting the training process...")):
+            live.wait(lambda s: True, timeout=FIRST_WAIT)
+    return live
+
+
+def _close(live: Live) -> None:
+    try:
+        live.handle.close()
+    except Exception:  # noqa: BLE001 - a dead worker has nothing left to close
+        pass
+
+
+# -- commands (button callbacks: they run before the page reruns) ------------------------
+
+def _start(live: Live) -> None:
+    live.handle.start()
+    live.extra["started"] = time.perf_counter()
+    live.wait(lambda s: s.state != "ready" and s.state != "paused")
+
+
+def _pause(live: Live) -> None:
+    live.handle.pause()
+    live.wait(lambda s: s.state != "running")
+
+
+def _step(live: Live, n: int) -> None:
+    snap = live.newest()
+    target = min((snap.step if snap else 0) + n, snap.max_steps if snap else n)
+    live.handle.step(n)
+    live.wait(lambda s: s.step >= target and s.state != "running")
+
+
+def _reset(live: Live, on_reset: Callable[[], None] | None) -> None:
+    if live.lost:  # a lost run cannot be reset in place: open it again
+        _restart(live, on_reset)
+        return
+    live.handle.reset()
+    if live.setup is not None:
+        live.setup(live.handle)
+    live.extra.clear()
+    live.wait(lambda s: s.step == 0 and s.state == "ready")
+    if on_reset is not None:
+        on_reset()
+
+
+def _continue(live: Live) -> None:
+    live.handle.extend(live.steps)
+    live.wait(lambda s: s.state != "finished")
+
+
+def _restart(live: Live, on_reset: Callable[[], None] | None) -> None:
+    _close(live)
+    live.handle, live.snap = _open(live.config, live.setup), None
+    live.extra.clear()
+    live.wait(lambda s: True)
+    if on_reset is not None:
+        on_reset()
+
+
+def after_change(live: Live) -> None:
+    """After a switch (skip, lesion, gate): wait for the snapshot that includes it."""
+    version = live.snap.version if live.snap else -1
+    live.wait(lambda s: s.version > version, timeout=2.0)
+
+
+def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None,
+             container: Any = None) -> None:
+    """Start|Pause, Step, +10, Reset (Continue when finished, Restart when lost), shortcuts.
+
+    Button keys are `<prefix>_start`, `_pause`, `_step`, `_step10`, `_reset`, `_continue`,
+    `_restart`; ui.keys binds Space, → and R to them. Icons with short labels, and each
+    button fills its column, so no label is cut at 1024 px.
+    """
+    box = container if container is not None else st.container()
+    state = live.state
+    cols = box.columns([1.15, 1, 1, 1.1, 0.5], gap="small")
+    if state == "lost":
+        cols[0].button(_("Restart"), key=f"{prefix}_restart", type="primary",
+                       icon=":material/refresh:", use_container_width=True,
+                       on_click=_restart, args=(live, on_reset))
+    elif state == "finished":
+        cols[0].button(_("Continue"), key=f"{prefix}_continue", type="primary",
+                       icon=":material/fast_forward:", use_container_width=True,
+                       help=_("Train {n} more steps").format(n=live.steps),
+                       on_click=_continue, args=(live,))
+    elif state == "running":
+        cols[0].button(_("Pause"), key=f"{prefix}_pause", icon=":material/pause:",
+                       use_container_width=True, on_click=_pause, args=(live,))
+    else:
+        cols[0].button(_("Start"), key=f"{prefix}_start", type="primary",
+                       icon=":material/play_arrow:", use_container_width=True,
+                       disabled=state == "starting", on_click=_start, args=(live,))
+    idle = state in ("ready", "paused")
+    cols[1].button(_("Step"), key=f"{prefix}_step", icon=":material/skip_next:",
+                   use_container_width=True, disabled=not idle, help=_("Train one step"),
+                   on_click=_step, args=(live, 1))
+    cols[2].button("10", key=f"{prefix}_step10", icon=":material/redo:",
+                   use_container_width=True, disabled=not idle, help=_("Train ten steps"),
+                   on_click=_step, args=(live, 10))
+    cols[3].button(_("Reset"), key=f"{prefix}_reset", icon=":material/restart_alt:",
+                   use_container_width=True, disabled=state == "starting",
+                   on_click=_reset, args=(live, on_reset))
+    with cols[4]:
+        keys.help_popover()
+    keys.install(prefix)
+
+
+def status(live: Live, snap: Snapshot | None = None) -> None:
+    """'step 120 of 600 · 84 steps/s · 5 s left · training', or 'Finished · 600 steps'."""
+    snap = snap or live.snap
+    if live.state == "starting":
+        st.info(_("Starting the training process..."), icon=":material/hourglass_top:")
+        return
+    if live.state == "lost" or snap is None:
+        st.error(_("The training process stopped; press Restart.") +
+                 (" (" + _(live.lost) + ")" if live.lost else ""))
+        return
+    if snap.state == "finished":
+        st.success(_("Finished · {n} steps").format(n=snap.step), icon=":material/flag:")
+        return
+    parts = [_("step {step} of {max}").format(step=snap.step, max=snap.max_steps)]
+    if snap.state == "running":
+        if snap.sps:
+            parts.append(_("{sps:.0f} steps/s").format(sps=snap.sps))
+        if snap.eta is not None:
+            parts.append(_("{s:.0f} s left").format(s=snap.eta))
         parts.append("**" + _("training") + "**")
+    elif snap.state == "paused":
+        parts.append(_("paused"))
     st.markdown(" · ".join(parts))
 
 
-def fragment(run: LiveRun, max_steps: int, draw: Callable[[], Any]) -> None:
-    """Draw the live part; while running, train a chunk first and refresh on a timer."""
+def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
+    """Draw the newest snapshot; while running, redraw every PACE seconds.
+
+    When the run stops while the fragment is on its timer (finished, lost, paused by Step),
+    the whole page reruns once so the buttons and the sections below show the final state.
+    A run that is not running is polled every KEEPALIVE seconds (redrawn only if it changed
+    or was lost), so the engine keeps it while the tab is open.
+    """
+    running = live.state in ("running", "starting")
 
     def body() -> None:
-        if run.running:
-            train_chunk(run, max_steps)
-        draw()
+        before = live.snap.version if live.snap is not None else None
+        snap = live.newest()
+        if not running and snap is not None and snap.version != before and snap.state != "ready":
+            st.rerun()  # changed while the page was idle (another tab's command, or lost)
+        if snap is None or live.state == "lost":
+            status(live, snap)
+            return
+        if running and live.state != "running":
+            st.rerun()
+        if running and "started" in live.extra and snap.step > 0:
+            live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
+        draw(snap)
 
-    st.fragment(body, run_every=REFRESH_SECONDS if run.running else None)()
+    st.fragment(body, run_every=PACE if running else KEEPALIVE, key=key)()

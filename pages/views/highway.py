@@ -1,4 +1,9 @@
-"""Highway networks: plain, residual and highway nets train live; the gates, lesioned and opened."""
+"""Highway networks: plain, residual and highway nets train live; the gates, lesioned and opened.
+
+Training runs in the engine (ui.live). The live part (status, accuracies, curves) redraws
+while it runs; the sections in the tabs below measure the highway net's current weights
+(handle.models()) whenever the run is paused or finished, and say at which step.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ from resviz.experiments import highway as hwx
 from resviz.figures import gates as gfigs
 from resviz.figures import training as tfigs
 from resviz.i18n import _
+from resviz.models import build
 from resviz.probes import gates
 from resviz.spec import SpecError, TrainSpec
 from resviz.train import evaluate
 from ui import charts, layout, live, params, session
 
-KEY = "hw_run"
+KEY = "hw_live"
 OPENNESS_GRID = [i / 10 for i in range(11)]
 
 layout.header(_("Highway networks"), _(
@@ -43,93 +49,61 @@ with st.sidebar.expander(_("Training"), expanded=True):
     max_steps = params.slider("hw_steps", _("Stop after steps"), 50, 2000, 400, 50)
     seed = params.slider("hw_seed", _("Seed"), 0, 99, 0)
 
-try:
-    tspec = TrainSpec(dataset=dataset, steps=max_steps, lr=lr, seed=seed, eval_every=10)
-except SpecError as e:
-    st.error(str(e))
-    st.stop()
-
-
-def fresh_run() -> session.PlaygroundRun:
-    from resviz.data import load
-
-    data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
-    nspecs = hwx.specs(depth, width, gate_bias, norm, data, seed)
-    run = session.new_run(nspecs, tspec, str(layout.device()))
-    hw = run.models["highway"]
-    for block in hw.blocks:
-        block.openness = openness
-    run.extra["openness"] = openness
-    run.extra["init_profile"] = gates.mean_gate_per_block(hw, run.trainer._xte)
-    return run
-
-
-run: session.PlaygroundRun | None = st.session_state.get(KEY)
-wanted = hwx.specs(depth, width, gate_bias, norm, run.data if run else None, seed)
-if (run is None or run.tspec != tspec or run.specs != wanted
-        or run.extra.get("openness") != openness):
-    run = fresh_run()
-    st.session_state[KEY] = run
-
 LABELS = {"plain": _("plain"), "residual": _("residual"), "highway": _("highway")}
 
 
+def measured(run: live.Live, snap: live.Snapshot) -> dict:
+    """The models as of the newest snapshot, for the page-side probes below.
 
-def reset() -> session.PlaygroundRun:
-    new = fresh_run()
-    st.session_state[KEY] = new
-    return new
+    Measured again whenever the run is not running and has moved on; while it runs, the
+    last measurement stays (its step is shown), so every section agrees with itself.
+    """
+    m = run.extra.get("measured")
+    if m is None or (snap.state != "running" and m["version"] != snap.version):
+        models = run.handle.models()
+        for block in models["highway"].blocks:  # the switch travels with the page's copy
+            block.openness = openness
+        m = {"version": snap.version, "step": snap.step, "models": models}
+        run.extra["measured"] = m
+    return m
 
 
-run = live.controls(run, "hw", reset)
-
-n_test = len(run.data.y_test)
-example = params.slider("hw_ex", _("Example shown in the single-example maps (test point)"),
-                        0, 299, 0)
-
-
-def draw() -> None:
-    for name in run.specs:
-        if run.trainer.diverged(name) is not None:
+def live_part(run: live.Live, snap: live.Snapshot) -> None:
+    for name in LABELS:
+        div = snap.metrics.get(name, {}).get("diverged_at")
+        if div is not None:
             st.error(_("The {name} net diverged at step {step}: lower the learning rate and "
-                       "press Reset.").format(name=LABELS[name], step=run.trainer.diverged(name)))
-    live.status(run, max_steps)
+                       "press Reset.").format(name=LABELS[name], step=div))
+    live.status(run, snap)
     cols = st.columns(3)
-    for col, name in zip(cols, run.specs):
-        _loss, acc = evaluate(run.models[name], run.trainer._xte, run.trainer._yte)
-        col.metric(_("Test accuracy, {name}").format(name=LABELS[name]), f"{acc:.1%}")
-    charts.show(tfigs.curves({k: run.trainer.history(k) for k in run.specs}, LABELS), "hw_curves")
-    if run.trainer.diverged("highway") is not None:
-        return
-    hw, xte = run.models["highway"], run.trainer._xte
-    maps = gates.gate_maps(hw, xte, example=min(example, n_test - 1))
+    for col, name in zip(cols, LABELS):
+        acc = snap.metrics.get(name, {}).get("test_acc")
+        col.metric(_("Test accuracy, {name}").format(name=LABELS[name]),
+                   "–" if acc is None else f"{acc:.1%}")
+    charts.show(tfigs.curves(snap.curves, LABELS), "hw_curves")
+
+
+def gates_tab(m: dict, xte, example: int, init_profile: list[float]) -> None:
+    hw = m["models"]["highway"]
+    maps = gates.gate_maps(hw, xte, example=min(example, len(xte) - 1))
     title = _("Highway net, {depth} blocks, gate openness {a:.1f}: the gates at step {step}")
-    charts.show(gfigs.gate_maps(maps, title.format(depth=depth, a=openness, step=run.steps)),
+    charts.show(gfigs.gate_maps(maps, title.format(depth=depth, a=openness, step=m["step"])),
                 "hw_gates")
     st.caption(_("Left to right: the learned transform-gate biases b_T; the mean gate T(x) over "
                  "the test set; the gates for the chosen example; that example's block outputs. "
                  "Blocks run left to right, one row per unit."))
-    profiles = {_("now (step {step})").format(step=run.steps): maps["mean_per_block"],
-                _("at initialisation"): run.extra["init_profile"]}
+    profiles = {_("now (step {step})").format(step=m["step"]): maps["mean_per_block"],
+                _("at initialisation"): init_profile}
     start = (1 - openness) / (1 + math.exp(-gate_bias)) + openness
     charts.show(gfigs.gate_profile(profiles, start), "hw_profile")
-    last = {k: run.trainer.history(k)[-1].grad_norms for k in run.specs if run.trainer.history(k)}
-    if last:
-        charts.show(tfigs.grad_bars(last, LABELS), "hw_grads")
 
 
-live.fragment(run, max_steps, draw)
-
-hw, xte, yte = run.models["highway"], run.trainer._xte, run.trainer._yte
-healthy = run.trainer.diverged("highway") is None
-chance = 1 / run.data.n_classes
-
-st.subheader(_("Lesion: shut the gates of chosen blocks"))
-st.markdown(_(
-    "Forcing a block's transform gate to 0 makes it carry its input unchanged (y = x). "
-    "In a trained highway net many single blocks can be shut at almost no cost: the net "
-    "uses only part of its depth, as Srivastava et al. found. Pause training to study it."))
-if healthy:
+def lesion_tab(run: live.Live, m: dict, xte, yte, chance: float) -> None:
+    st.markdown(_(
+        "Forcing a block's transform gate to 0 makes it carry its input unchanged (y = x). "
+        "In a trained highway net many single blocks can be shut at almost no cost: the net "
+        "uses only part of its depth, as Srivastava et al. found."))
+    hw = m["models"]["highway"]
     blocks = list(range(1, depth + 1))
     shut = st.pills(_("Blocks whose gates are shut (click to toggle)"), blocks,
                     selection_mode="multi", key=f"hw_shut_{depth}")
@@ -140,35 +114,90 @@ if healthy:
     c1.metric(_("Intact highway net"), f"{intact:.1%}")
     c2.metric(_("With {n} blocks shut").format(n=len(shut_idx)), f"{lesioned:.1%}",
               delta=f"{lesioned - intact:+.1%}")
-    key = ("lesion", run.steps)
-    if run.extra.get("lesion_key") != key:
+    if run.extra.get("lesion_version") != m["version"]:
         run.extra["lesion"] = gates.lesion_each(hw, xte, yte)
-        run.extra["lesion_key"] = key
+        run.extra["lesion_version"] = m["version"]
     lesion = run.extra["lesion"]
     charts.show(gfigs.lesion_bars(lesion["per_block"], lesion["intact"], chance, shut_idx),
                 "hw_lesion")
     st.caption(_("{idle} of {n} blocks are idle: shutting one of them alone costs at most "
                  "{drop:.0%} accuracy (measured at step {step}).").format(
-        idle=len(lesion["idle"]), n=depth, drop=gates.IDLE_DROP, step=run.steps))
+        idle=len(lesion["idle"]), n=depth, drop=gates.IDLE_DROP, step=m["step"]))
 
-st.subheader(_("From highway to residual: gate openness"))
-st.markdown(_(
-    "A residual block is a highway block with both gates held open. The **gate openness** "
-    "slider (sidebar) trains the highway net with its gates pushed open: "
-    "T' = (1 − a)·T + a, C' = (1 − a)·(1 − T) + a. At a = 1 every block computes "
-    "y = H(x) + x, a residual block, and the gate maps above turn uniformly 1; at 0 it is "
-    "the highway net. Below, the net as trained, with its gates pushed further open or shut "
-    "afterwards, without retraining: a trained highway net relies on the gates it learned."))
-if healthy:
-    key = ("open", run.steps)
-    if run.extra.get("open_key") != key:
+
+def openness_tab(run: live.Live, m: dict, xte, yte) -> None:
+    st.markdown(_(
+        "A residual block is a highway block with both gates held open. The **gate openness** "
+        "slider (sidebar) trains the highway net with its gates pushed open: "
+        "T' = (1 − a)·T + a, C' = (1 − a)·(1 − T) + a. At a = 1 every block computes "
+        "y = H(x) + x, a residual block, and the gate maps turn uniformly 1; at 0 it is "
+        "the highway net. Below, the net as trained, with its gates pushed further open or shut "
+        "afterwards, without retraining: a trained highway net relies on the gates it learned."))
+    hw = m["models"]["highway"]
+    if run.extra.get("open_version") != m["version"]:
         run.extra["open_curve"] = gates.openness_sweep(hw, xte, yte, OPENNESS_GRID)
-        run.extra["open_key"] = key
+        run.extra["open_version"] = m["version"]
+    now = evaluate(hw, xte, yte)[1]
     c1, c2 = st.columns(2)
-    c1.metric(_("Highway net at openness {a:.1f}").format(a=openness),
-              f"{evaluate(hw, xte, yte)[1]:.1%}")
-    c2.metric(_("Residual net"), f"{evaluate(run.models['residual'], xte, yte)[1]:.1%}")
-    charts.show(gfigs.openness_curve(OPENNESS_GRID, run.extra["open_curve"], openness,
-                                     evaluate(hw, xte, yte)[1]), "hw_open_curve")
-else:
-    st.warning(_("The highway net diverged; lower the learning rate and press Reset."))
+    c1.metric(_("Highway net at openness {a:.1f}").format(a=openness), f"{now:.1%}")
+    c2.metric(_("Residual net"), f"{evaluate(m['models']['residual'], xte, yte)[1]:.1%}")
+    charts.show(gfigs.openness_curve(OPENNESS_GRID, run.extra["open_curve"], openness, now),
+                "hw_open_curve")
+    st.caption(_("Measured at step {step}.").format(step=m["step"]))
+
+
+def grads_tab(snap: live.Snapshot) -> None:
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in LABELS}
+    if not all(last.values()):
+        st.info(_("Press Start or Step: the gradients of the last step appear here."))
+        return
+    charts.show(tfigs.grad_bars(last, LABELS), "hw_grads")
+    st.caption(_("Parameter-gradient norm of each block at step {step}.").format(step=snap.step))
+
+
+def page() -> None:
+    try:
+        tspec = TrainSpec(dataset=dataset, steps=max_steps, lr=lr, seed=seed, eval_every=10)
+    except SpecError as e:
+        st.error(str(e))
+        return
+    data = session.data_of(tspec)
+    nspecs = hwx.specs(depth, width, gate_bias, norm, data, seed)
+    config = live.RunConfig(kind="classify", specs=tuple(nspecs.items()), train=tspec,
+                            device=str(layout.device()), boundary=0,
+                            # the highway net trains with its gates pushed open this much
+                            block_attrs=(("highway", "openness", openness),) if openness else ())
+    run = live.get(KEY, config)
+    live.controls(run, "hw")
+    example = params.slider("hw_ex", _("Example shown in the single-example maps (test point)"),
+                            0, 299, 0)
+    live.fragment(run, lambda snap: live_part(run, snap), key="hw_live_fragment")
+    snap = run.snap
+    if snap is None or run.state == "lost":
+        return
+    xte, yte = data.x_test, data.y_test
+    if "init_profile" not in run.extra:  # the same net as built by the run: same spec, same seed
+        init = build(nspecs["highway"])
+        for block in init.blocks:
+            block.openness = openness
+        run.extra["init_profile"] = gates.mean_gate_per_block(init, xte)
+    m = measured(run, snap)
+    if run.state == "running":
+        st.info(_("The sections below show the nets at step {step}; they are measured again "
+                  "when training pauses or ends.").format(step=m["step"]), icon=":material/schedule:")
+    if snap.metrics.get("highway", {}).get("diverged_at") is not None:
+        st.warning(_("The highway net diverged; lower the learning rate and press Reset."))
+        return
+    t_gates, t_lesion, t_open, t_grads = st.tabs(
+        [_("Gates"), _("Lesion: shut the gates"), _("From highway to residual"), _("Gradients")])
+    with t_gates:
+        gates_tab(m, xte, example, run.extra.get("init_profile", []))
+    with t_lesion:
+        lesion_tab(run, m, xte, yte, 1 / data.n_classes)
+    with t_open:
+        openness_tab(run, m, xte, yte)
+    with t_grads:
+        grads_tab(snap)
+
+
+page()

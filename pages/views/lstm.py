@@ -1,9 +1,12 @@
 """The LSTM analogy: a vanilla RNN, an LSTM and a residual RNN on a memory task, trained live;
-the gradient across time beside the gradient across depth; the LSTM's gates and memory."""
+the gradient across time beside the gradient across depth; the LSTM's gates and memory.
+
+Training runs in the engine (ui.live, run kind "sequence"). The curves redraw live; the
+gradient and memory figures measure the nets' current weights (handle.models()) whenever
+the run is paused or finished, and say at which step.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -12,10 +15,12 @@ from resviz.experiments.sequence import PROBE_BATCH, train_spec
 from resviz.figures import sequence as sfigs
 from resviz.i18n import _
 from resviz.spec import SpecError
-from resviz.train import Trainer, evaluate
 from ui import charts, layout, live, params
 
-KEY = "sq_run"
+# The page's default task and nets, in one place (branch `lessons3` tunes them).
+DEFAULTS = dict(length=30, hidden=32, forget_bias=2.0, lr=3e-3, steps=400, seed=0)
+
+KEY = "sq_live"
 
 layout.header(_("The LSTM analogy: depth is time"), _(
     "An RNN unrolled over T steps is a T-layer deep net that shares its weights. The task: "
@@ -26,37 +31,20 @@ layout.header(_("The LSTM analogy: depth is time"), _(
     "carries h: the identity shortcut, across time instead of depth."))
 
 with st.sidebar.expander(_("Task and nets"), expanded=True):
-    length = params.slider("sq_T", _("Sequence length T"), 2, 100, 30)
-    hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64], 32)
-    forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0, 2.0, 0.5,
+    length = params.slider("sq_T", _("Sequence length T"), 2, 100, DEFAULTS["length"])
+    hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64],
+                                  DEFAULTS["hidden"])
+    forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0,
+                                DEFAULTS["forget_bias"], 0.5,
                                 help=_("sigmoid(b) is the forget gate's starting value: 2 "
                                        "gives 0.88, so the memory starts mostly kept."))
 with st.sidebar.expander(_("Training"), expanded=True):
-    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], 3e-3)
-    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, 400, 50)
-    seed = params.slider("sq_seed", _("Seed"), 0, 99, 0)
+    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], DEFAULTS["lr"])
+    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, DEFAULTS["steps"], 50)
+    seed = params.slider("sq_seed", _("Seed"), 0, 99, DEFAULTS["seed"])
 
-
-@dataclass
-class SeqRun:
-    """The three recurrent nets, their lockstep trainer, and cached measurements."""
-
-    specs: dict[str, seq.SeqSpec]
-    trainer: Trainer
-    running: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def steps(self) -> int:
-        return self.trainer.step_count
-
-
-try:
-    specs = seq.trio(length, hidden, forget_bias=forget_bias, seed=seed)
-    tspec = train_spec(max_steps, lr, seed=seed).replace(eval_every=10)
-except SpecError as e:
-    st.error(str(e))
-    st.stop()
+LABELS = {"rnn": _("vanilla RNN"), "lstm": _("LSTM"), "residual": _("residual RNN")}
+DEPTH_LABELS = {"plain": _("plain deep net"), "residual": _("residual deep net")}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -64,73 +52,92 @@ def depth_profile(depth: int, width: int, seed: int) -> dict[str, list[float]]:
     return seq.depth_profile(depth, width, seed)
 
 
-def probe(trainer: Trainer):
-    return trainer._xte[:PROBE_BATCH], trainer._yte[:PROBE_BATCH]
+@st.cache_resource(max_entries=16, show_spinner=False)
+def task(length: int, n_symbols: int, n_samples: int, data_seed: int):
+    """The task's data (read only, shared), the same the engine's worker trains on."""
+    return seq.make_task(length, n_symbols, n_samples, data_seed)
 
 
-def fresh_run() -> SeqRun:
-    trainer = seq.make_trainer(specs, tspec, str(layout.device()))
-    x, y = probe(trainer)
-    init = {k: seq.state_grad_norms(m, x, y) for k, m in trainer.models.items()}
-    return SeqRun(specs, trainer, extra={"init": init})
+def measured(run: live.Live, snap: live.Snapshot) -> dict:
+    """The nets as of the newest snapshot; measured again when the run is not running."""
+    m = run.extra.get("measured")
+    if m is None or (snap.state != "running" and m["version"] != snap.version):
+        m = {"version": snap.version, "step": snap.step, "models": run.handle.models()}
+        run.extra["measured"] = m
+    return m
 
 
-run: SeqRun | None = st.session_state.get(KEY)
-if run is None or run.specs != specs or run.trainer.spec != tspec:
-    run = fresh_run()
-    st.session_state[KEY] = run
-
-LABELS = {"rnn": _("vanilla RNN"), "lstm": _("LSTM"), "residual": _("residual RNN")}
-DEPTH_LABELS = {"plain": _("plain deep net"), "residual": _("residual deep net")}
-
-
-
-def reset() -> SeqRun:
-    new = fresh_run()
-    st.session_state[KEY] = new
-    return new
-
-
-run = live.controls(run, "sq", reset)
-
-example = params.slider("sq_ex", _("Sequence shown in the LSTM maps (test sequence)"), 0, 99, 0)
-
-
-def draw() -> None:
-    tr = run.trainer
-    for name in run.specs:
-        if tr.diverged(name) is not None:
+def live_part(run: live.Live, snap: live.Snapshot) -> None:
+    for name in LABELS:
+        div = snap.metrics.get(name, {}).get("diverged_at")
+        if div is not None:
             st.error(_("The {name} diverged at step {step}: lower the learning rate and press "
-                       "Reset.").format(name=LABELS[name], step=tr.diverged(name)))
-    live.status(run, max_steps)
+                       "Reset.").format(name=LABELS[name], step=div))
+    live.status(run, snap)
     cols = st.columns(3)
-    for col, name in zip(cols, run.specs):
-        _loss, acc = evaluate(tr.models[name], tr._xte, tr._yte)
-        col.metric(_("Test accuracy, {name}").format(name=LABELS[name]), f"{acc:.1%}")
-    x, y = probe(tr)
-    now = {k: seq.state_grad_norms(m, x, y) for k, m in tr.models.items()
-           if tr.diverged(k) is None}
-    depth = depth_profile(seq.matching_depth(length), hidden, seed)
-    charts.show(sfigs.time_and_depth(now, depth, LABELS, DEPTH_LABELS, run.extra["init"]),
-                "sq_grads")
-    st.caption(_("Left: the gradient of the loss with respect to the hidden state h_t, on a "
-                 "batch of test sequences (solid: now, dotted: at initialisation). Right: the "
-                 "gradient with respect to each block's output in an untrained plain and "
-                 "residual net with as many weight layers as the RNN has steps (T/2 blocks of "
-                 "two layers; tanh, no normalisation): the same picture. The residual RNN's "
-                 "gradient does not vanish; at initialisation it even grows toward the first "
-                 "steps, because the same weights amplify it at every step. The LSTM's forget "
-                 "gate (below 1) keeps its carried memory in check."))
-    charts.show(sfigs.curves({k: tr.history(k) for k in run.specs}, LABELS), "sq_curves")
-    if tr.diverged("lstm") is None:
-        xs = tr._xte[min(example, len(tr._xte) - 1)][None]
-        mem = seq.lstm_memory(tr.models["lstm"], xs)
-        mem["forget_mean"] = seq.lstm_memory(tr.models["lstm"], x)["forget_mean"]
-        first = int(xs[0, 0, :-1].argmax())
+    for col, name in zip(cols, LABELS):
+        acc = snap.metrics.get(name, {}).get("test_acc")
+        col.metric(_("Test accuracy, {name}").format(name=LABELS[name]),
+                   "–" if acc is None else f"{acc:.1%}")
+    charts.show(sfigs.curves(snap.curves, LABELS), "sq_curves")
+
+
+def page() -> None:
+    try:
+        specs = seq.trio(length, hidden, forget_bias=forget_bias, seed=seed)
+        tspec = train_spec(max_steps, lr, seed=seed).replace(eval_every=10)
+    except SpecError as e:
+        st.error(str(e))
+        return
+    config = live.RunConfig(kind="sequence", specs=tuple(specs.items()), train=tspec,
+                            device=str(layout.device()), boundary=0)
+    run = live.get(KEY, config)
+    live.controls(run, "sq")
+    live.fragment(run, lambda snap: live_part(run, snap), key="sq_live_fragment")
+    snap = run.snap
+    if snap is None or run.state == "lost":
+        return
+    first = next(iter(specs.values()))
+    data = task(first.length, first.n_symbols, tspec.n_samples, tspec.data_seed)
+    x, y = data.x_test[:PROBE_BATCH], data.y_test[:PROBE_BATCH]
+    if "init" not in run.extra:  # the same nets as built by the run: same specs, same seed
+        run.extra["init"] = {k: seq.state_grad_norms(seq.build_seq(s), x, y)
+                             for k, s in specs.items()}
+    m = measured(run, snap)
+    if run.state == "running":
+        st.info(_("The figures below show the nets at step {step}; they are measured again "
+                  "when training pauses or ends.").format(step=m["step"]), icon=":material/schedule:")
+    healthy = {k for k in specs if snap.metrics.get(k, {}).get("diverged_at") is None}
+    t_grads, t_memory = st.tabs([_("Gradient across time and depth"), _("The LSTM's memory")])
+    with t_grads:
+        now = {k: seq.state_grad_norms(mod, x, y) for k, mod in m["models"].items() if k in healthy}
+        depth = depth_profile(seq.matching_depth(length), hidden, seed)
+        charts.show(sfigs.time_and_depth(now, depth, LABELS, DEPTH_LABELS, run.extra["init"]),
+                    "sq_grads")
+        st.caption(_("Left: the gradient of the loss with respect to the hidden state h_t, on a "
+                     "batch of test sequences (solid: at step {step}, dotted: at initialisation). "
+                     "Right: the gradient with respect to each block's output in an untrained "
+                     "plain and residual net with as many weight layers as the RNN has steps "
+                     "(T/2 blocks of two layers; tanh, no normalisation): the same picture. The "
+                     "residual RNN's gradient does not vanish; at initialisation it even grows "
+                     "toward the first steps, because the same weights amplify it at every step. "
+                     "The LSTM's forget gate (below 1) keeps its carried memory in check.").format(
+            step=m["step"]))
+    with t_memory:
+        if "lstm" not in healthy:
+            st.warning(_("The LSTM diverged; lower the learning rate and press Reset."))
+            return
+        example = params.slider("sq_ex", _("Sequence shown in the LSTM maps (test sequence)"),
+                                0, 99, 0)
+        xs = data.x_test[min(example, len(data.x_test) - 1)][None]
+        mem = seq.lstm_memory(m["models"]["lstm"], xs)
+        mem["forget_mean"] = seq.lstm_memory(m["models"]["lstm"], x)["forget_mean"]
+        sym = int(xs[0, 0, :-1].argmax())
         st.markdown(_("The sequence shown starts with symbol **{s}**; the nets must name it "
-                      "after {n} more steps.").format(s=first, n=length - 1))
+                      "after {n} more steps (measured at step {step}).").format(
+            s=sym, n=length - 1, step=m["step"]))
         charts.show(sfigs.forget_gates(mem), "sq_forget")
         charts.show(sfigs.cell_state(mem), "sq_cell")
 
 
-live.fragment(run, max_steps, draw)
+page()

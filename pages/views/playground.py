@@ -1,26 +1,44 @@
-"""Playground: two networks, with and without skips, training live side by side."""
+"""Playground: two networks, with and without skips, training live side by side.
+
+One screen: the control bar on top; below it each model's network diagram (click a skip's
+arc to toggle it) beside the two decision boundaries, the curves and the gradients, so a
+click and its effect are in view together. Training runs in the engine (ui.live).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from resviz.data import DATASETS, TOY_SETS
+from resviz.figures import network as netfig
 from resviz.figures import training as figs
+from resviz.figures.style import color
 from resviz.i18n import _
 from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
-from resviz.train import evaluate
 from ui import charts, export, layout, live, params, session
 
 MAX_STEPS = 3000
+DEPTHS = list(range(1, 101))
+WIDTHS = [4, 8, 16, 32, 64, 128, 256]
+SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
+BIG_MODEL = 1_000_000
+ROW_HEIGHT = 215  # one model's row: its diagram beside its boundary
+# One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
+# the curves column wraps below the diagrams and boundaries instead of squeezing them.
+PAGE_CSS = """<style>
+[data-testid=stMainBlockContainer], .block-container { padding-top: 2.2rem; }
+.st-key-pg_main > div > [data-testid=stHorizontalBlock] { flex-wrap: wrap; row-gap: 0.5rem; }
+.st-key-pg_main [data-testid=stColumn] { min-width: 240px; }
+.st-key-pg_main [data-testid=stColumn]:last-child { min-width: 300px; }
+.st-key-pg_acc_A p, .st-key-pg_acc_B p { margin: 0; white-space: nowrap; }
+</style>"""
 
+st.html(PAGE_CSS)
 layout.header(_("Playground"), _(
-    "Two networks train on the same batches. **A** has skip connections, **B** does not "
-    "(change either below). Press **Start**, watch the curves and decision boundaries, then "
-    "switch individual skips off in a trained net and see what happens."))
+    "**A** has skip connections, **B** does not; both train on the same batches. Press "
+    "**Start**, then click a skip's arc in a diagram to switch it off in the trained net."))
 
 with st.sidebar.expander(_("Data"), expanded=True):
-    dataset = params.select("pg_data", _("Data set"), list(DATASETS), "spirals",
-                            fmt=lambda d: _(d))
     noise = params.slider("pg_noise", _("Noise"), 0.0, 2.0, 0.1, 0.05)
     n_samples = params.slider("pg_n", _("Points"), 20, 4000, 1000, 20)
     data_seed = params.slider("pg_dseed", _("Data seed"), 0, 99, 0)
@@ -33,16 +51,26 @@ with st.sidebar.expander(_("Training"), expanded=True):
     max_steps = params.slider("pg_steps", _("Stop after steps"), 50, MAX_STEPS, 600, 50)
     seed = params.slider("pg_seed", _("Seed"), 0, 99, 0)
 
+bar = st.container(border=True, key="pg_bar")
+buttons_row = bar.container()
+c_data, c_a, c_b = bar.columns([1.1, 2, 2], gap="small")
+dataset = params.select("pg_data", _("Data set"), list(DATASETS), "spirals", fmt=_,
+                        container=c_data)
 
-def model_controls(name: str, family: str) -> NetworkSpec:
-    """One column of model settings; the URL keys are prefixed by the model's name."""
+
+def model_controls(name: str, family: str, col) -> NetworkSpec:
+    """Depth and width in the bar; the rest of the model's settings in a popover."""
     k = name.lower()
-    with st.expander(_("Model {name}").format(name=name), expanded=False):
+    d, w, more = col.columns([1, 1, 0.55], gap="small", vertical_alignment="bottom")
+    depth = params.select(f"{k}_depth", _("{name}: depth").format(name=name), DEPTHS, 20,
+                          container=d)
+    width = params.select(f"{k}_width", _("{name}: width").format(name=name), WIDTHS, 32,
+                          container=w)
+    with more.popover("", icon=":material/tune:", help=_("More settings of {name}").format(name=name),
+                      use_container_width=True):
         fam = params.select(f"{k}_fam", _("Family"), list(FAMILIES), family, fmt=_)
         ordering = params.select(f"{k}_ord", _("Residual unit ordering"), list(ORDERINGS),
                                  "original", fmt=_, disabled=fam not in ("plain", "residual"))
-        depth = params.slider(f"{k}_depth", _("Depth (blocks)"), 1, 100, 20)
-        width = params.select_slider(f"{k}_width", _("Width"), [4, 8, 16, 32, 64, 128, 256], 32)
         norm = params.toggle(f"{k}_norm", _("Batch normalisation"), True)
         act = params.select(f"{k}_act", _("Activation"), list(ACTIVATIONS), "relu")
         gate_bias = params.slider(f"{k}_gb", _("Gate bias (highway/gated)"), -4.0, 0.0, -2.0,
@@ -51,137 +79,149 @@ def model_controls(name: str, family: str) -> NetworkSpec:
                        activation=act, gate_bias=gate_bias, seed=seed)
 
 
-cols = st.columns(2)
-with cols[0]:
-    spec_a = model_controls("A", "residual")
-with cols[1]:
-    spec_b = model_controls("B", "plain")
-
-try:
-    tspec = TrainSpec(dataset=dataset, n_samples=n_samples, noise=noise, data_seed=data_seed,
-                      steps=max_steps, lr=lr, optimizer=optimizer, batch_size=batch, seed=seed)
-except SpecError as e:
-    st.error(str(e))
-    st.stop()
-
-run = session.playground()
+spec_a = model_controls("A", "residual", c_a)
+spec_b = model_controls("B", "plain", c_b)
 
 
-def shape_for(spec: NetworkSpec, data) -> NetworkSpec:
-    return spec.replace(input_shape=data.input_shape, n_classes=data.n_classes)
+def page() -> None:
+    """The page below the settings; returns early (no st.stop) on settings that cannot run."""
+    try:
+        tspec = TrainSpec(dataset=dataset, n_samples=n_samples, noise=noise, data_seed=data_seed,
+                          steps=max_steps, lr=lr, optimizer=optimizer, batch_size=batch, seed=seed)
+    except SpecError as e:
+        st.error(str(e))
+        return
+    config = session.config({"A": spec_a, "B": spec_b}, tspec, str(layout.device()))
+    run = live.get(session.KEY, config)
+    live.controls(run, "pg", on_reset=_forget_pills, container=buttons_row)
+    specs = dict(config.specs)
+    for name, spec in specs.items():
+        n_params = _param_count(spec)
+        if n_params > BIG_MODEL:
+            st.warning(_("Model {name} has {n:,} parameters: each step will take a while on a "
+                         "laptop. Fewer blocks or a smaller width keep training live.").format(
+                name=name, n=n_params))
+    data = session.data_of(tspec)
+    labels = {k: _("{name}: {family}, {depth} blocks").format(
+        name=k, family=_(s.family), depth=s.depth) for k, s in specs.items()}
+
+    def draw(snap: live.Snapshot) -> None:
+        _draw(run, snap, data, specs, labels)
+
+    live.fragment(run, draw, key="pg_live_fragment")
+    if dataset not in TOY_SETS:
+        st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
+    export.playground_section(session.PlaygroundRun(run))
 
 
-def fresh_run() -> session.PlaygroundRun:
-    from resviz.data import load
+@st.cache_data(max_entries=64, show_spinner=False)
+def _param_count(spec: NetworkSpec) -> int:
+    from resviz.models import build
 
-    data = load(dataset, n_samples, noise, data_seed)
-    specs = {"A": shape_for(spec_a, data), "B": shape_for(spec_b, data)}
-    new = session.new_run(specs, tspec, str(layout.device()))
+    return sum(p.numel() for p in build(spec).parameters())
+
+
+def _forget_pills() -> None:
     for key in [k for k in st.session_state if str(k).startswith("pg_skips_")]:
         del st.session_state[key]
-    return new
 
 
-wanted = {"A": spec_a, "B": spec_b}
-if run is None or run.tspec != tspec or any(
-        shape_for(wanted[k], run.data) != run.specs[k] for k in wanted):
-    if run is not None and run.steps:
-        st.toast(_("Settings changed: both models were rebuilt and start again."))
-    run = fresh_run()
-    session.set_playground(run)
-
-BIG_MODEL = 1_000_000
-for name, model in run.models.items():
-    n_params = sum(p.numel() for p in model.parameters())
-    if n_params > BIG_MODEL:
-        st.warning(_("Model {name} has {n:,} parameters: each step will take a while on a laptop. "
-                     "Fewer blocks or a smaller width keep training live.").format(name=name, n=n_params))
+def _toggle(run: live.Live, name: str, blocks: list[int]) -> None:
+    """Flip the skips of `blocks` (1-based) of model `name`, between two training steps."""
+    mask = list(run.snap.skips[name])
+    for b in blocks:
+        mask[b - 1] = not mask[b - 1]
+    run.handle.set_skips(name, mask)
+    live.after_change(run)
 
 
-
-def reset() -> session.PlaygroundRun:
-    new = fresh_run()
-    session.set_playground(new)
-    return new
-
-
-run = live.controls(run, "pg", reset)
-
-
-def label(name: str) -> str:
-    s = run.specs[name]
-    return _("{name}: {family}, {depth} blocks").format(name=name, family=_(s.family),
-                                                         depth=s.depth)
+def _on_diagram(run: live.Live, name: str, key: str) -> None:
+    """A click on a diagram: toggle the clicked skip, and draw the diagram afresh (new key),
+    so the next click on the same arc is a new selection, not a deselection."""
+    event = st.session_state.get(key)
+    blocks = netfig.clicked_blocks(event.selection if event is not None else None)
+    if blocks:
+        _toggle(run, name, blocks)
+    st.session_state["pg_net_gen"] = st.session_state.get("pg_net_gen", 0) + 1
 
 
-SKIP_ROW = 10  # toggles per row: pills do not wrap, so long nets get several rows
+def _on_pills(run: live.Live, name: str, keys: list[str], n: int) -> None:
+    on = {b for key in keys for b in (st.session_state.get(key) or [])}
+    run.handle.set_skips(name, [b in on for b in range(1, n + 1)])
+    live.after_change(run)
 
 
-def skip_controls(name: str) -> None:
-    """Per-block skip toggles for one model; changes apply to the trained model at once."""
-    model = run.models[name]
-    n = len(model.blocks)
-    rows = [list(range(r + 1, min(r + SKIP_ROW, n) + 1)) for r in range(0, n, SKIP_ROW)]
-    keys = [f"pg_skips_{name}_{i}" for i in range(len(rows))]
-    for key, row in zip(keys, rows):
-        if key not in st.session_state:
-            st.session_state[key] = [b for b in row if model.skips[b - 1]]
-
-    def apply() -> None:
-        on = {b for key in keys for b in st.session_state[key]}
-        model.set_skips([b in on for b in range(1, n + 1)])
-
-    def all_to(value: bool) -> None:
-        for key, row in zip(keys, rows):
-            st.session_state[key] = list(row) if value else []
-        apply()
-
-    st.markdown(_("Skips of {name} (highlighted = on; click to toggle)").format(name=name))
-    for key, row in zip(keys, rows):
-        st.pills(_("Blocks {a}–{b}").format(a=row[0], b=row[-1]), row, selection_mode="multi",
-                 key=key, on_change=apply, label_visibility="collapsed")
-    c1, c2 = st.columns(2)
-    c1.button(_("All skips on"), key=f"pg_all_on_{name}", on_click=all_to, args=(True,))
-    c2.button(_("All skips off"), key=f"pg_all_off_{name}", on_click=all_to, args=(False,))
+def _on_all(run: live.Live, name: str, value: bool, n: int) -> None:
+    run.handle.set_skips(name, [value] * n)
+    live.after_change(run)
 
 
-def draw() -> None:
-    names = list(run.specs)
+def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) -> None:
+    names = list(specs)
     for name in names:
-        div = run.trainer.diverged(name)
+        div = snap.metrics.get(name, {}).get("diverged_at")
         if div is not None:
             st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
                        "for it. Lower it and press Reset.").format(name=name, step=div))
-    live.status(run, max_steps)
-    labels = {k: label(k) for k in names}
-    charts.show(figs.curves({k: run.trainer.history(k) for k in names}, labels), "pg_curves")
-    cols = st.columns(2)
-    for col, name in zip(cols, names):
-        with col:
-            model = run.models[name]
-            _loss, acc = evaluate(model, run.trainer._xte, run.trainer._yte)
-            st.metric(_("Test accuracy of {name} now").format(name=name), f"{acc:.1%}")
-            if run.data.is_2d:
-                charts.show(figs.boundary(model, run.data, labels[name]), f"pg_boundary_{name}")
-            else:
-                st.caption(_("Decision boundaries are drawn for the 2D data sets."))
-    last = {k: run.trainer.history(k)[-1].grad_norms for k in names if run.trainer.history(k)}
-    if last:
-        skips = {k: run.models[k].skips for k in last}
-        charts.show(figs.grad_bars(last, labels, skips), "pg_grads")
+    live.status(run, snap)
+    gen = st.session_state.get("pg_net_gen", 0)
+    main = st.container(key="pg_main")
+    c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
+    for name in names:
+        stats = snap.block_stats.get(name, {})
+        fig = netfig.diagram(snap.skips[name], labels[name], color(name),
+                             stats.get("grad"), stats.get("ratio"), snap.active.get(name),
+                             height=ROW_HEIGHT)
+        key = f"pg_net_{name}_{gen}"
+        with c_net:
+            charts.show(fig, key, on_select=lambda n=name, k=key: _on_diagram(run, n, k),
+                        selection_mode="points")
+        with c_bound:
+            acc = snap.metrics.get(name, {}).get("test_acc")
+            text = _("{name}: test accuracy **{acc}**").format(
+                name=name, acc="–" if acc is None else f"{acc:.1%}")
+            st.container(key=f"pg_acc_{name}").markdown(text)
+            if snap.boundary:
+                charts.show(figs.boundary(snap.boundary[name], data, "", height=ROW_HEIGHT - 30),
+                            f"pg_boundary_{name}")
+    if not snap.boundary:
+        c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
+    with c_curves:
+        charts.show(figs.curves(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
+                    "pg_curves")
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
+    if all(last.values()):
+        charts.show(figs.grad_bars(last, labels, snap.skips, height=250), "pg_grads")
+        st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
+                     "the whole signal, not a small correction to an identity path, so its "
+                     "weights often get larger gradients than a residual block's: large bars "
+                     "here do not mean a healthy gradient reaching the input (Gradient flow)."))
+    with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
+        st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
+                     "change the trained model at once, without retraining."))
+        pcols = st.columns(2)
+        for col, name in zip(pcols, names):
+            with col:
+                _pills(run, snap, name)
 
 
-live.fragment(run, max_steps, draw)
+def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:
+    skips = snap.skips[name]
+    n = len(skips)
+    rows = [list(range(r + 1, min(r + SKIP_ROW, n) + 1)) for r in range(0, n, SKIP_ROW)]
+    keys = [f"pg_skips_{name}_{i}" for i in range(len(rows))]
+    for key, row in zip(keys, rows):
+        st.session_state[key] = [b for b in row if skips[b - 1]]
+    st.markdown(_("Skips of {name} (highlighted = on; click to toggle)").format(name=name))
+    for key, row in zip(keys, rows):
+        st.pills(_("Blocks {a}–{b}").format(a=row[0], b=row[-1]), row, selection_mode="multi",
+                 key=key, on_change=_on_pills, args=(run, name, keys, n),
+                 label_visibility="collapsed")
+    c1, c2 = st.columns(2)
+    c1.button(_("All skips on"), key=f"pg_all_on_{name}", on_click=_on_all, args=(run, name, True, n),
+              use_container_width=True)
+    c2.button(_("All skips off"), key=f"pg_all_off_{name}", on_click=_on_all,
+              args=(run, name, False, n), use_container_width=True)
 
-st.subheader(_("Skip connections, block by block"))
-st.caption(_("Switch skips off in a trained net: the accuracy and the boundary above update "
-             "immediately, without retraining."))
-scols = st.columns(2)
-for col, name in zip(scols, run.specs):
-    with col:
-        skip_controls(name)
 
-if dataset not in TOY_SETS:
-    st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
-
-export.playground_section(run)
+page()

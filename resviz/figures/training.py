@@ -1,8 +1,14 @@
-"""Figures of a training run: curves, decision boundaries, per-block gradient bars."""
+"""Figures of a training run: curves, decision boundaries, per-block gradient bars.
+
+They draw from compact data (the live engine's Snapshot: thinned curves, a boundary grid the
+worker computed), so a redraw costs the same at step 10 and at step 10,000.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -14,63 +20,122 @@ from resviz.figures.style import base_layout, color
 from resviz.i18n import _
 from resviz.train import Record
 
+CLASS_COLORS = ["#b2182b", "#2166ac", "#1b7837", "#762a83", "#e08214", "#4d4d4d", "#c51b7d",
+                "#35978f", "#8c510a", "#01665e"]  # class 0 = red end of RdBu, class 1 = blue end
 
-def curves(histories: Mapping[str, Sequence[Record]], labels: Mapping[str, str]) -> go.Figure:
-    """Training loss (every step) and test accuracy (every evaluation), per model."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Training loss"), _("Test accuracy")))
-    for i, (name, recs) in enumerate(histories.items()):
-        c = color(name, i)
-        steps = [r.step for r in recs]
-        fig.add_scatter(x=steps, y=[r.loss for r in recs], name=labels.get(name, name),
+
+def compact(recs: Sequence[Record]) -> dict[str, list]:
+    """Records as the engine's compact curves: every step's loss, every evaluation's accuracy."""
+    ev = [r for r in recs if r.test_acc is not None]
+    return {"step": [r.step for r in recs], "loss": [r.loss for r in recs],
+            "eval_step": [r.step for r in ev], "train_acc": [r.train_acc for r in ev],
+            "test_acc": [r.test_acc for r in ev], "test_loss": [r.test_loss for r in ev]}
+
+
+def _as_curves(h: Sequence[Record] | Mapping[str, list]) -> Mapping[str, list]:
+    return h if isinstance(h, Mapping) else compact(h)
+
+
+def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
+           labels: Mapping[str, str], height: int = 320, stacked: bool = False) -> go.Figure:
+    """Training loss (thinned steps) and test accuracy (every evaluation), per model;
+    side by side, or one above the other (`stacked`, for a narrow column).
+
+    Takes the engine's compact curves ({"step", "loss", "eval_step", "test_acc", ...}) or
+    lists of Records (converted with `compact`).
+    """
+    rows, cols = (2, 1) if stacked else (1, 2)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=stacked, vertical_spacing=0.14,
+                        horizontal_spacing=0.12,
+                        subplot_titles=(_("Training loss"), _("Test accuracy")))
+    second = dict(row=2, col=1) if stacked else dict(row=1, col=2)
+    empty = True
+    for i, (name, h) in enumerate(histories.items()):
+        c, cv = color(name, i), _as_curves(h)
+        empty = empty and not cv["step"]
+        fig.add_scatter(x=cv["step"], y=cv["loss"], name=labels.get(name, name),
                         line=dict(color=c), legendgroup=name, row=1, col=1)
-        ev = [r for r in recs if r.test_acc is not None]
-        fig.add_scatter(x=[r.step for r in ev], y=[r.test_acc for r in ev], showlegend=False,
-                        line=dict(color=c), legendgroup=name, row=1, col=2)
-    if not any(histories.values()):
-        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.5, xref="paper",
-                           yref="paper", showarrow=False, font=dict(size=18, color="#6b7280"))
-    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    fig.update_xaxes(title_text=_("step"))
-    return base_layout(fig, "", height=320)
+        fig.add_scatter(x=cv["eval_step"], y=cv["test_acc"], showlegend=False,
+                        line=dict(color=c), legendgroup=name, **second)
+    if empty:
+        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.85 if stacked else 0.5,
+                           xref="paper",
+                           yref="paper", showarrow=False, font=dict(size=16, color="#6b7280"))
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", **second)
+    fig.update_xaxes(title_text=_("step"), **second)
+    if not stacked:
+        fig.update_xaxes(title_text=_("step"), row=1, col=1)
+    return base_layout(fig, "", height=height, margin=dict(l=45, r=10, t=30, b=40),
+                       legend=dict(orientation="h", y=-0.16 if stacked else -0.25, x=0))
 
 
 @torch.no_grad()
-def boundary(model: torch.nn.Module, data: Dataset, title: str, n: int = 70) -> go.Figure:
-    """Class-probability heatmap over the plane with the test points on top."""
+def boundary_grid(model: torch.nn.Module, data: Dataset, n: int = 60) -> dict[str, Any]:
+    """The model's class-1 probability (argmax class for > 2 classes) on an n x n grid:
+    the same compact data the live engine's worker sends ({"x", "y", "p"})."""
     ax, pts = grid(n)
     was = model.training
     model.eval()
     dev = next(model.parameters()).device
-    probs = torch.softmax(model(pts.to(dev)), 1).cpu().numpy()
+    probs = torch.softmax(model(pts.to(dev)), 1).cpu()
     model.train(was)
-    z = probs[:, 1] if data.n_classes == 2 else probs.argmax(1) / max(1, data.n_classes - 1)
-    fig = go.Figure(go.Heatmap(x=ax, y=ax, z=z.reshape(n, n), colorscale="RdBu", zmin=0,
-                               zmax=1, showscale=False, opacity=0.8, hoverinfo="skip"))
+    z = probs[:, 1] if data.n_classes == 2 else probs.argmax(1).float()
+    return {"x": ax.tolist(), "y": ax.tolist(), "p": z.reshape(n, n).tolist()}
+
+
+def boundary(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset, title: str,
+             n: int = 60, height: int = 300) -> go.Figure:
+    """Decision boundary: the class probability over the plane, the test points on top,
+    a legend of the classes and hover values on both."""
+    g = model_or_grid if isinstance(model_or_grid, Mapping) else boundary_grid(model_or_grid, data, n)
+    k = data.n_classes
+    z = np.asarray(g["p"], dtype=float)
+    if k == 2:
+        scale = [[0, CLASS_COLORS[0]], [0.5, "#f7f7f7"], [1, CLASS_COLORS[1]]]
+        hover = _("x %{x:.2f}, y %{y:.2f}: P(class 1) = %{z:.2f}") + "<extra></extra>"
+        zmax = 1.0
+    else:
+        scale = [[i / (k - 1), CLASS_COLORS[i % len(CLASS_COLORS)]] for i in range(k)]
+        hover = _("x %{x:.2f}, y %{y:.2f}: class %{z:.0f}") + "<extra></extra>"
+        zmax = float(k - 1)
+    fig = go.Figure(go.Heatmap(x=g["x"], y=g["y"], z=z, colorscale=scale, zmin=0, zmax=zmax,
+                               showscale=False, opacity=0.55, hovertemplate=hover))
     x, y = data.x_test.numpy(), data.y_test.numpy()
-    fig.add_scatter(x=x[:, 0], y=x[:, 1], mode="markers", showlegend=False,
-                    marker=dict(color=y, colorscale="RdBu", size=6,
-                                line=dict(color="black", width=0.7)))
-    fig.update_xaxes(range=[ax[0], ax[-1]], showticklabels=False)
-    fig.update_yaxes(range=[ax[0], ax[-1]], showticklabels=False, scaleanchor="x")
-    return base_layout(fig, title, height=340, margin=dict(l=10, r=10, t=40, b=10))
+    for c in range(k):
+        sel = y == c
+        fig.add_scatter(x=x[sel, 0], y=x[sel, 1], mode="markers",
+                        name=_("class {c}").format(c=c),
+                        marker=dict(color=CLASS_COLORS[c % len(CLASS_COLORS)], size=5,
+                                    line=dict(color="white", width=0.6)),
+                        hovertemplate=_("test point of class {c}").format(c=c) + "<extra></extra>")
+    lo, hi = g["x"][0], g["x"][-1]
+    fig.update_xaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False,
+                     scaleanchor="x")
+    return base_layout(fig, title, height=height, margin=dict(l=5, r=5, t=34 if title else 5, b=5),
+                       legend=dict(orientation="v", x=1.0, xanchor="left", y=0.5,
+                                   yanchor="middle", font=dict(size=11)))
 
 
 def grad_bars(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
-              skips: Mapping[str, Sequence[bool]] | None = None) -> go.Figure:
-    """Per-block gradient norm, block 1 = nearest the input, log scale.
+              skips: Mapping[str, Sequence[bool]] | None = None, height: int = 300) -> go.Figure:
+    """Per-block parameter-gradient norm, block 1 = nearest the input, log scale.
 
     Blocks whose skip is off are drawn hatched, so a toggle is visible in the gradients.
     """
     fig = go.Figure()
     for i, (name, g) in enumerate(norms.items()):
-        g = np.maximum(np.asarray(g, dtype=float), 1e-30)
+        g = np.asarray([v if v is not None and math.isfinite(v) else 0.0 for v in g], dtype=float)
+        g = np.maximum(g, 1e-30)
         pattern = None
         if skips is not None and name in skips:
             pattern = dict(shape=["" if s else "/" for s in skips[name]])
         fig.add_bar(x=np.arange(1, len(g) + 1), y=g, name=labels.get(name, name),
-                    marker=dict(color=color(name, i), pattern=pattern))
-    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text=_("gradient norm"))
+                    marker=dict(color=color(name, i), pattern=pattern),
+                    hovertemplate=_("block %{x}: %{y:.2e}") + "<extra></extra>")
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power",
+                     title_text=_("parameter-gradient norm"))
     fig.update_xaxes(title_text=_("block (1 = nearest the input)"))
-    return base_layout(fig, _("Per-block gradient norm (log scale)"), height=320,
-                       barmode="group")
+    return base_layout(fig, _("Per-block gradient norm (log scale)"), height=height,
+                       barmode="group", legend=dict(orientation="h", y=1.12, x=0))
