@@ -72,7 +72,7 @@ STEPS: tuple[Step, ...] = (
             "normalisation and PyTorch's small default init. With He init and batch normalisation, "
             "as in the paper, the plain net's gradients do not vanish and it still trains worse: "
             "the vanishing-gradient story is not the whole story."),
-         "pages/views/gradient_flow.py", (("gf_norm", "0"), ("gf_init", "pytorch")),
+         "pages/views/gradient_flow.py", (("gf_norm", "0"), ("gf_scheme", "pytorch")),
          N_("Explore the gradient flow")),
     Step("orderings", N_("6. Five ways to order a residual unit"),
          N_("Where batch normalisation and ReLU sit relative to the addition matters: He et al. "
