@@ -54,7 +54,7 @@ STEPS: tuple[Step, ...] = (
             "F = 0 the block is exactly the identity, so extra blocks can do no harm. Because the "
             "shortcut carries x unchanged it is called an identity shortcut connection. Below: how "
             "similar each block's output still is to the net's input, at initialisation (no "
-            "batch normalisation)."),
+            "batch normalisation, PyTorch's default init)."),
          "pages/views/architecture.py", (("ar_group", "shortcuts"),),
          N_("See the blocks and their shortcuts")),
     Step("residual", N_("4. Learning the residual R(x) = H(x) − x"),
@@ -139,11 +139,14 @@ def init_grad_norms(net: NetworkSpec = GRADIENT_NET) -> dict[str, list[float]]:
 
 
 @torch.no_grad()
-def signal_similarity(net: NetworkSpec = PROBE_NET) -> dict[str, list[float]]:
+def signal_similarity(net: NetworkSpec = GRADIENT_NET) -> dict[str, list[float]]:
     """Cosine similarity of each block's output with the stem output (block 0), at init.
 
     Per example, then averaged: the residual net still 'sees' its input deep down,
-    the plain net has scrambled it.
+    the plain net has scrambled it. With PyTorch's small init, as the text says: with He
+    init and no normalisation each branch adds as much as it receives, the residual
+    stream doubles its variance per block and the input's share falls (measured: the
+    16-block similarity is about 0 with He init, 0.5 with PyTorch's default).
     """
     x, _y = _batch()
     out = {}

@@ -42,9 +42,10 @@ class IdentitySpec:
     depths: tuple[int, ...] = (2, 8, 16, 32)
     seeds: int = 3
     width: int = 32
-    ordering: str = "original"
+    ordering: str = "full_preact"
     steps: int = 300
     lr: float = 3e-3
+    cosine: bool = True  # decay the learning rate to 0 (a cosine): the last steps settle
     batch_size: int = 128
     n_train: int = 1024
     n_test: int = 1024
@@ -116,6 +117,9 @@ def run_depth(ispec: IdentitySpec, depth: int, on_step: Callable[[int], None] | 
     curves: list[list[float]] = []
     t0 = time.perf_counter()
     for step in range(ispec.steps):
+        if ispec.cosine:
+            for g in opt.param_groups:
+                g["lr"] = ispec.lr * 0.5 * (1 + math.cos(math.pi * step / ispec.steps))
         xb = x_train[torch.randint(0, ispec.n_train, (ispec.batch_size,), generator=gen)]
         opt.zero_grad(set_to_none=True)
         losses = _mse(net(xb), xb)
@@ -222,12 +226,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="residual unit ordering (He et al. 2016); plain = the same unit, no skip")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--constant-lr", action="store_true", help="no cosine decay of the learning rate")
     p.add_argument("--grids", action="store_true", help="include each seed-0 net's image of the grid")
 
 
 def main(args: argparse.Namespace) -> dict:
     ispec = IdentitySpec(depths=parse_depths(args.depths), seeds=args.seeds, width=args.width,
-                         ordering=args.ordering, steps=args.steps, lr=args.lr)
+                         ordering=args.ordering, steps=args.steps, lr=args.lr,
+                         cosine=not args.constant_lr, batch_size=args.batch_size)
     r = run(ispec, cache=False)
     r["straightness"] = {d: {f: straightness(g[f]) for f in FAMILIES} for d, g in r["grids"].items()}
     r.pop("curves")

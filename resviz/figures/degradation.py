@@ -28,7 +28,8 @@ def band(fig: go.Figure, x: Sequence, lo: Sequence, hi: Sequence, colour: str, g
     xs = list(x) + list(x)[::-1]
     ys = list(hi) + list(lo)[::-1]
     fig.add_scatter(x=xs, y=ys, fill="toself", fillcolor=_rgba(colour, 0.18), mode="lines",
-                    line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=group,
+                    line=dict(width=0, color="rgba(0, 0, 0, 0)"), hoverinfo="skip", showlegend=False,
+                    legendgroup=group,
                     **where)
 
 
