@@ -42,10 +42,31 @@ def test_progress_reports_every_group_to_the_end(result):
 
 def test_curves_and_summary(result):
     r, _ = result
-    c = r["curves_deepest"]["plain"]
-    assert len(c["loss"]) == 150 and c["eval_step"][-1] == 149
+    c = r["curves"][24]["plain"]
+    assert c["eval_step"][0] == 0 and c["eval_step"][-1] == 149 and c["seeds"] == 1
+    assert c["train_error_min"] == c["train_error_median"] == c["train_error_max"]  # one seed
     s = {(x["family"], x["depth"]): x for x in r["summary"]}
     assert s[("plain", 24)]["train_loss_mean"] == pytest.approx(_loss(r, "plain", 24))
+    row = next(x for x in r["rows"] if x["family"] == "plain" and x["depth"] == 24)
+    assert s[("plain", 24)]["train_error_median"] == pytest.approx(100 * (1 - row["train_acc"]))
+    assert c["train_error_median"][-1] == pytest.approx(100 * (1 - row["train_acc"]), abs=1e-6)
+
+
+def test_summary_and_bands_give_the_seed_spread():
+    rows = [{"family": "plain", "depth": 4, "seed": s, "train_loss": v, "train_acc": 1 - e,
+             "test_acc": 0.5, "diverged_at": None}
+            for s, (v, e) in enumerate([(0.1, 0.1), (0.3, 0.3), (0.2, 0.2)])]
+    rows.append({"family": "plain", "depth": 4, "seed": 3, "train_loss": float("nan"),
+                 "train_acc": None, "test_acc": None, "diverged_at": 7})
+    s = deg.summary(rows)[0]
+    assert (s["runs"], s["diverged"]) == (4, 1)
+    assert s["train_error_median"] == pytest.approx(20) and s["train_error_min"] == pytest.approx(10)
+    assert s["train_error_max"] == pytest.approx(30) and s["train_loss_mean"] == pytest.approx(0.2)
+    curves = {f"plain-{i}": {"eval_step": [0, 5], "loss": [1, 1], "train_error": [50, e],
+                             "test_error": [50, e]} for i, e in enumerate([4.0, 8.0, 6.0])}
+    b = deg.curve_bands(curves)["plain"]
+    assert b["train_error_median"] == [50, 6.0] and b["train_error_min"][1] == 4.0
+    assert b["train_error_max"][1] == 8.0 and b["seeds"] == 3
 
 
 def test_finished_groups_come_from_the_store(result, monkeypatch):
@@ -79,3 +100,34 @@ def test_cli_degradation_json(capsys):
                 "--width", "8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["rows"]) == 4 and {r["depth"] for r in out["rows"]} == {2, 3}
+    spread = {(s["family"], s["depth"]): s for s in out["summary"]}
+    assert {"train_error_median", "train_error_min", "train_error_max"} <= set(spread[("plain", 2)])
+    assert out["sweep"]["init"] == "he"
+
+
+def test_page_sweep_is_the_cli_default():
+    sw = deg.page_sweep()
+    assert sw.depths == deg.DEPTHS == (2, 4, 8, 12, 16, 24, 32)
+    assert sw.init == "he" and sw.norm and sw.seeds >= 3
+    assert deg.page_sweep(max_depth=8).depths == (2, 4, 8)
+    assert deg.page_sweep(optimizer="sgd").train.optimizer == "sgd"
+
+
+@pytest.mark.slow
+def test_page_default_degrades_graded_on_every_seed(monkeypatch, tmp_path):
+    """He et al. 2015 Fig. 1/4 in miniature, on the page's own default specs: the plain net's
+    final training error rises with depth, graded over several depths (not one cliff), on
+    every seed; the residual net's stays at the bottom at every depth."""
+    monkeypatch.setenv("RESVIZ_STORE", str(tmp_path))
+    sw = deg.page_sweep()
+    r = deg.sweep(sw)
+    plain = dict(zip(sw.depths, deg.per_depth(r, "plain")))
+    worst_res = max(deg.per_depth(r, "residual", "train_error_max"))
+    best_plain = dict(zip(sw.depths, deg.per_depth(r, "plain", "train_error_min")))
+    ds = sw.depths
+    assert all(plain[b] >= plain[a] - 1.0 for a, b in zip(ds, ds[1:]))  # rises (1-point noise)
+    assert plain[ds[-1]] > plain[ds[0]] + 20
+    graded = [d for d in ds if 3 < plain[d] < 40]
+    assert len(graded) >= 1 and len([d for d in ds if plain[d] > 3]) >= 2
+    assert best_plain[ds[-1]] > 10 * max(worst_res, 0.5)  # every deep plain seed is worse
+    assert worst_res < 3  # every residual seed, at every depth, fits its training data

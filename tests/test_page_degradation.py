@@ -1,4 +1,5 @@
-"""Degradation page under AppTest: run a tiny sweep, change a setting, revisit from the store."""
+"""Degradation page under AppTest: run a tiny sweep, change a setting, revisit from the store;
+the identity test runs on a click and draws its grids."""
 
 from __future__ import annotations
 
@@ -7,30 +8,50 @@ from tests.apptest_utils import figure, no_exception, open_page
 QUERY = {"dg_maxdepth": "4", "dg_steps": "50", "dg_seeds": "1", "dg_width": "8"}
 
 
-def _losses(at) -> list[float]:
+def _medians(at) -> list[float]:
     fig = figure(at, "dg_depth")
-    return [y for t in fig["data"][:2] if t.get("error_y") for y in t["y"]]
+    return [y for t in fig["data"] if t.get("mode") == "lines+markers" for y in t["y"]]
 
 
 def test_sweep_runs_changes_and_is_cached():
     at = open_page("pages/views/degradation.py", QUERY)
     no_exception(at)
-    assert not at.get("plotly_chart")  # nothing trained yet: a button, not a chart
+    assert not [k for k in ("dg_depth", "dg_curves") if any(k in el.proto.id for el in
+                                                           at.get("plotly_chart"))]
     at.button(key="dg_run").click().run()
     no_exception(at)
     fig = figure(at, "dg_depth")
     assert sorted({x for t in fig["data"] for x in t["x"]}) == [2, 4]
-    first = _losses(at)
+    first = _medians(at)
     assert len(at.get("download_button")) == 2
-    figure(at, "dg_curves")
+    curves = figure(at, "dg_curves")
+    names = [t["name"] for t in curves["data"] if t.get("showlegend") is not False]
+    assert any("training error" in n for n in names)  # the legend says which line is which
 
     at.select_slider(key="dg_steps").set_value(100).run()
     no_exception(at)
-    assert not at.get("plotly_chart")  # new settings: not stored yet
+    assert not any("dg_depth" in el.proto.id for el in at.get("plotly_chart"))  # not stored yet
     at.button(key="dg_run").click().run()
     no_exception(at)
-    assert _losses(at) != first
+    assert _medians(at) != first
 
     at.select_slider(key="dg_steps").set_value(50).run()  # back: straight from the store
     no_exception(at)
-    assert _losses(at) == first
+    assert _medians(at) == first
+
+
+def test_identity_test_runs_on_a_click(monkeypatch):
+    from resviz.experiments import identity
+
+    tiny = identity.IdentitySpec(depths=(1, 3), seeds=1, width=8, steps=20)
+    monkeypatch.setattr(identity, "IdentitySpec", lambda: tiny)
+    at = open_page("pages/views/degradation.py", QUERY)
+    no_exception(at)
+    assert not any("dg_id_error" in el.proto.id for el in at.get("plotly_chart"))
+    at.button(key="dg_id_run").click().run()
+    no_exception(at)
+    err = figure(at, "dg_id_error")
+    assert {x for t in err["data"] for x in t.get("x", [])} >= {1, 3}
+    grid = figure(at, "dg_id_grid")
+    # per family: the input grid (grey) and its image, one trace per line
+    assert len(grid["data"]) == 2 * 2 * 2 * identity.GRID_LINES

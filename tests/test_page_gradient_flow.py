@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from tests.apptest_utils import figure, no_exception, open_page
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest_utils import ROOT, figure, no_exception
+
+PAGE = "pages/views/gradient_flow.py"
+
+
+def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
+    """Run the page script itself: AppTest.switch_page picks a page by its file stem, and this
+    page's URL path ("gradients") differs from its stem, so through app.py it opens Home."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=300)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
 
 QUERY = {"gf_depth": "6", "gf_sdepth": "3", "gf_tdepth": "3", "gf_steps": "50"}
 
@@ -15,17 +28,41 @@ def test_init_chart_and_shattering_follow_the_widgets():
     at = open_page("pages/views/gradient_flow.py", QUERY)
     no_exception(at)
     init = figure(at, "gf_init")
-    assert len(init["data"]) == 8 and all(len(t["y"]) == 6 for t in init["data"])
+    # 8 networks, each in two panels: parameter gradients and dL/dx at the block inputs
+    assert len(init["data"]) == 16 and all(len(t["y"]) == 6 for t in init["data"])
     at.slider(key="gf_depth").set_value(9).run()
     no_exception(at)
     assert all(len(t["y"]) == 9 for t in figure(at, "gf_init")["data"])
     at.toggle(key="gf_norm").set_value(True).run()
     assert _ys(figure(at, "gf_init")) != _ys(init)
+    with_bn = _ys(figure(at, "gf_init"))
+    at.selectbox(key="gf_scheme").set_value("pytorch").run()
+    no_exception(at)
+    assert _ys(figure(at, "gf_init")) != with_bn
 
     sh = figure(at, "gf_shattered")
     at.slider(key="gf_sdepth").set_value(12).run()
     no_exception(at)
     assert _ys(figure(at, "gf_shattered")) != _ys(sh)
+
+
+def test_story_panel_measures_both_settings(monkeypatch):
+    """The panel's words come from live measurements: vanishing only in the small-init setting;
+    the training half trains the Degradation page's nets on a click."""
+    from resviz.experiments import degradation as deg
+    from resviz.spec import TrainSpec
+
+    tiny = deg.SweepSpec(depths=(24,), seeds=1, width=8, train=TrainSpec(steps=20, eval_every=5))
+    monkeypatch.setattr(deg, "page_sweep", lambda: tiny)
+    at = open_page("pages/views/gradient_flow.py", {**QUERY, "gf_story_depth": "24"})
+    no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "vanishes toward the input" in text and "healthy size" in text
+    at.button(key="gf_story_train").click().run()
+    no_exception(at)
+    loss = figure(at, "gf_story_loss")
+    assert {t["name"].split("-")[0] for t in loss["data"] if t.get("name")} == {"plain", "residual"}
+    assert "Measured, in plain words" in " ".join(m.value for m in at.markdown)
 
 
 def test_train_here_then_attribute():
@@ -51,19 +88,15 @@ def test_digits_show_an_input_attribution_map():
 
 
 def test_playground_models_can_be_the_source():
-    from streamlit.testing.v1 import AppTest
-
-    from tests.apptest_utils import ROOT
     from ui.session import KEY, default_run
 
     run = default_run(steps=6)
     for _rec in run.trainer.run():
         pass
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=300)
     for k, v in {**QUERY, "gf_src": "playground"}.items():
         at.query_params[k] = v
     at.session_state[KEY] = run
-    at.switch_page("pages/views/gradient_flow.py")
     at.run()
     no_exception(at)
     heat = figure(at, "gf_heat_A")

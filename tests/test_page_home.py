@@ -41,7 +41,7 @@ def test_story_steps_in_the_article_order(home) -> None:
     titles = [s.title for s in story.STEPS]
     assert [h for h in heads if h in titles] == titles
     keys = [s.key for s in story.STEPS]
-    assert keys == ["degradation", "skip", "residual", "gradients", "orderings", "ensemble", "lesion",
+    assert keys == ["degradation", "identity", "skip", "residual", "gradients", "orderings", "ensemble", "lesion",
                     "highway", "family"]
 
 
@@ -51,6 +51,21 @@ def test_gradient_figure_is_measured(home) -> None:
     plain, res = (tr["y"] for tr in fig["data"])
     assert math.log10(plain[-1] / plain[0]) > 6  # many orders of magnitude
     assert abs(math.log10(res[-1] / res[0])) < 1
+
+
+def test_identity_step_offers_to_train_then_shows_the_effect(monkeypatch) -> None:
+    """Step 2 trains nothing on entry: it asks, then draws error against depth from the run."""
+    from resviz.experiments import identity
+
+    monkeypatch.setattr(story, "IDENTITY", identity.IdentitySpec(depths=(1, 2), seeds=1, width=8,
+                                                                 steps=10))
+    at = open_home()
+    no_exception(at)
+    assert not any("ho_fig_identity" in el.proto.id for el in at.get("plotly_chart"))
+    at.button(key="ho_train_identity").click().run()
+    no_exception(at)
+    fig = figure(at, "ho_fig_identity")
+    assert {x for t in fig["data"] for x in t.get("x", [])} >= {1, 2}
 
 
 def test_skip_keeps_the_signal(home) -> None:

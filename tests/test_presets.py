@@ -32,9 +32,9 @@ def _url(at: AppTest) -> dict[str, str]:
 def test_presets_are_well_formed() -> None:
     pages = {p.path for p in PAGES}
     keys = [p.key for p in PRESETS]
-    assert len(set(keys)) == len(keys) == 5
+    assert len(set(keys)) == len(keys) == 6
     labels = [p.name for p in PRESETS]
-    for needle in ("He 2015 Fig. 1", "He 2016 Table 2", "Veit 2016 Fig. 3 and 6", "Srivastava 2015 Fig. 2",
+    for needle in ("He 2015 Fig. 1", "He 2015 Fig. 4", "He 2016 Table 2", "Veit 2016 Fig. 3 and 6", "Srivastava 2015 Fig. 2",
                    "Li 2018"):
         assert any(label.startswith(needle) for label in labels)
     for p in PRESETS:
@@ -126,8 +126,9 @@ def test_precompute_lists_every_preset_job() -> None:
     from resviz.experiments import precompute
 
     labels = [label for label, _job in precompute.jobs(home=True)]
-    assert {"home/story", "home/resnet_family", "home/orderings"} <= set(labels)
-    assert [f"{p.key}/{j}" for p in PRESETS for j in p.jobs] == labels[3:]
+    home = {"home/story", "home/identity", "home/resnet_family", "home/orderings"}
+    assert home <= set(labels)
+    assert [f"{p.key}/{j}" for p in PRESETS for j in p.jobs] == labels[len(home):]
     assert all(j in precompute.JOBS for p in PRESETS for j in p.jobs)
 
 

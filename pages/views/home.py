@@ -1,4 +1,4 @@
-"""Home: the article's story in nine steps, each with a live figure and a one-click next step."""
+"""Home: the article's story in ten steps, each with a live figure and a one-click next step."""
 
 from __future__ import annotations
 
@@ -80,6 +80,30 @@ def trained_figures(step: story.Step, col) -> None:
             charts.show(figs.lesion({k: run["lesion"][k] for k in keep}, full, labels), key="ho_fig_lesion")
 
 
+def identity_figure(col) -> None:
+    """Step 2: the identity test's error against depth, from the store or trained on a click."""
+    from resviz.figures import identity as id_figs
+
+    with col:
+        if not story.identity_is_stored():
+            ispec = story.IDENTITY
+            st.info(_("This figure needs {n} small nets trained to copy their input (about a "
+                      "minute on a laptop; `python -m resviz precompute` prepares it before "
+                      "class).").format(n=2 * ispec.seeds * len(ispec.depths)))
+            if not st.button(_("Train them now"), key="ho_train_identity"):
+                return
+            bar = st.progress(0.0, text=_("Training..."))
+            story.identity_result(lambda di, n, s, t: bar.progress(min((di + s / t) / n, 1.0),
+                                                                   text=_("Training...")))
+            bar.empty()
+        r = story.identity_result()
+        charts.show(id_figs.error_vs_depth(r["summary"], r["rows"], r["input_variance"], height=320),
+                    key="ho_fig_identity")
+        st.caption("👁 " + _("Look at the red line: the deeper the plain stack, the worse it copies "
+                            "its input, until it only answers the mean (dotted); the blue residual "
+                            "line stays far below."))
+
+
 def _figs_kind(name: str) -> str:
     return _("residual") if name == "residual" else _("plain")
 
@@ -134,6 +158,8 @@ for step in story.STEPS:
     col = step_box(step)
     if step.key in ("degradation", "residual", "lesion"):
         trained_figures(step, col)
+    elif step.key == "identity":
+        identity_figure(col)
     elif step.key == "skip":
         with col:
             charts.show(figs.per_block(probes["similarity"], _("Similarity of each block's output "

@@ -37,19 +37,24 @@ def _module(name: str):
 
 
 def degradation(p: Params) -> object:
-    """As pages/views/degradation.py: depths up to dg_maxdepth, stacked per depth, stored per depth."""
+    """As pages/views/degradation.py: deg.page_sweep of the URL settings, stored per depth."""
     from resviz.device import resolve_device
-    from resviz.spec import TrainSpec
 
     deg = _module("degradation")
-    steps = _get(p, "dg_steps", 300, int)
-    max_depth = _get(p, "dg_maxdepth", 32, int)
-    sw = deg.SweepSpec(depths=tuple(d for d in (2, 4, 8, 16, 32, 64) if d <= max_depth),
-                       seeds=_get(p, "dg_seeds", 2, int), width=_get(p, "dg_width", 32, int),
-                       norm=_get(p, "dg_norm", True, bool),
-                       train=TrainSpec(dataset=_get(p, "dg_data", "spirals"), n_samples=1000, steps=steps,
-                                       lr=_get(p, "dg_lr", 0.01, float), eval_every=max(1, steps // 30)))
+    d = deg.page_sweep()
+    sw = deg.page_sweep(max_depth=_get(p, "dg_maxdepth", max(d.depths), int),
+                        seeds=_get(p, "dg_seeds", d.seeds, int),
+                        steps=_get(p, "dg_steps", d.train.steps, int),
+                        dataset=_get(p, "dg_data", d.train.dataset), width=_get(p, "dg_width", d.width, int),
+                        norm=_get(p, "dg_norm", d.norm, bool), lr=_get(p, "dg_lr", d.train.lr, float),
+                        optimizer=_get(p, "dg_opt", d.train.optimizer), init=_get(p, "dg_init", d.init))
     return deg.sweep(sw, str(resolve_device(None, batched=True)))
+
+
+def identity(p: Params) -> object:
+    """The identity test the Degradation page and the home story show (its default spec)."""
+    mod = _module("identity")
+    return mod.run(mod.IdentitySpec())
 
 
 def _sd(p: Params, prefix: str) -> float | None:
@@ -107,14 +112,15 @@ def highway(p: Params) -> str:
 
 
 JOBS: dict[str, Callable[[Params], object]] = {
-    "degradation": degradation, "lesion": lesion, "paths": paths, "landscape": landscape,
-    "orderings": orderings, "highway": highway}
+    "degradation": degradation, "identity": identity, "lesion": lesion, "paths": paths,
+    "landscape": landscape, "orderings": orderings, "highway": highway}
 
 
 def _home_jobs() -> list[tuple[str, Callable[[], object]]]:
     from resviz import story
 
-    return [("home/story", story.story_run), ("home/resnet_family", story.resnet_family),
+    return [("home/story", story.story_run), ("home/identity", lambda: identity({})),
+            ("home/resnet_family", story.resnet_family),
             ("home/orderings", lambda: orderings({}))]
 
 

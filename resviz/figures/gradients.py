@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from resviz.figures.degradation import band
 from resviz.figures.style import base_layout, color, log10_ticks, safe_log10
 from resviz.i18n import _
 
@@ -27,19 +28,44 @@ def _variant_color(name: str, i: int) -> str:
     return color(fam, i)
 
 
-def init_norms(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str] | None = None
-               ) -> go.Figure:
-    """One line per network: per-block gradient norm at initialisation, log scale."""
+def init_norms(norms: Mapping[str, Sequence[float]], inputs: Mapping[str, Sequence[float]] | None = None,
+               labels: Mapping[str, str] | None = None) -> go.Figure:
+    """Per-block gradient norms at initialisation, log scale: ||dL/dtheta_l|| on the left and,
+    when given, ||dL/dx_l|| (the gradient reaching block l's input, He et al. 2016 eq. 5) on
+    the right; one line per network, in the same colour in both panels."""
+    panels = [(norms, _("parameter gradient ‖∂L/∂θ_l‖"))]
+    if inputs is not None:
+        panels.append((inputs, _("gradient at the block's input ‖∂L/∂x_l‖")))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _v, t in panels])
+    for col, (values, _title) in enumerate(panels, start=1):
+        for i, (name, g) in enumerate(values.items()):
+            g = np.maximum(np.asarray(g, dtype=float), 1e-300)
+            fig.add_scatter(x=np.arange(1, len(g) + 1), y=g, mode="lines+markers",
+                            name=(labels or {}).get(name, name), marker=dict(size=4),
+                            legendgroup=name, showlegend=col == 1,
+                            line=dict(color=_variant_color(name, i),
+                                      width=3 if name in ("plain", "residual (original)") else 1.5),
+                            row=1, col=col)
+        fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)
+        fig.update_xaxes(title_text=_block_axis(), row=1, col=col)
+    fig.update_yaxes(title_text=_("gradient norm"), row=1, col=1)
+    return base_layout(fig, _("Per-block gradient norms at initialisation (log scale)"), height=440)
+
+
+def story_losses(curves: Mapping[str, Mapping[str, list]], depth: int) -> go.Figure:
+    """Training error of the plain and residual nets of one depth (median, min-max band)."""
     fig = go.Figure()
-    for i, (name, g) in enumerate(norms.items()):
-        g = np.maximum(np.asarray(g, dtype=float), 1e-300)
-        fig.add_scatter(x=np.arange(1, len(g) + 1), y=g, mode="lines+markers",
-                        name=(labels or {}).get(name, name), marker=dict(size=4),
-                        line=dict(color=_variant_color(name, i),
-                                  width=3 if name in ("plain", "residual (original)") else 1.5))
-    fig.update_yaxes(type="log", title_text=_("gradient norm"), exponentformat="power")
-    fig.update_xaxes(title_text=_block_axis())
-    return base_layout(fig, _("Per-block gradient norm at initialisation (log scale)"), height=420)
+    for fam in ("plain", "residual"):
+        b = curves.get(fam)
+        if not b:
+            continue
+        band(fig, b["eval_step"], b["train_error_min"], b["train_error_max"], color(fam), fam)
+        fig.add_scatter(x=b["eval_step"], y=b["train_error_median"], mode="lines", legendgroup=fam,
+                        name=_("{f}-{d}: training error, median of {n} seeds").format(
+                            f=_(fam), d=depth, n=b["seeds"]), line=dict(color=color(fam), width=3))
+    fig.update_xaxes(title_text=_("step"))
+    fig.update_yaxes(title_text=_("training error (%)"), rangemode="tozero")
+    return base_layout(fig, _("With BN and He init: training error, plain vs residual"), height=340)
 
 
 def grad_heatmap(matrix: np.ndarray, title: str, zrange: tuple[float, float] | None = None

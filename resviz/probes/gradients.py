@@ -1,8 +1,16 @@
 """Gradient flow: per-block gradient norms at init and over training, forward signal, update sizes.
 
-Per-block gradient norm = L2 norm of the gradient of the loss with respect to the block's
-parameters (the same number resviz.train records every step), so a chart at
-initialisation and a heatmap over training use one measure. Block 1 is nearest the input.
+Two measures, side by side:
+
+- parameter gradient of block l: the L2 norm of dL/dtheta_l (the number resviz.train records
+  every step), so a chart at initialisation and a heatmap over training use one measure;
+- input gradient of block l: the L2 norm of dL/dx_l, the gradient reaching the block's
+  *input* (He et al. 2016, eq. 4-5). With identity skips x_L = x_l + sum_i F(x_i), so
+  dL/dx_l = dL/dx_L (1 + d/dx_l sum_i F): a term no weight layer can cancel.
+
+Block 1 is nearest the input. Which one vanishes depends on the init and on normalisation
+(He et al. 2015 §4.1: with BN and He init a plain net's gradients are healthy, and it still
+degrades), so the profile takes the spec's init.
 """
 
 from __future__ import annotations
@@ -33,6 +41,28 @@ def init_grad_norms(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[
     return norms
 
 
+def input_grad_norms(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """||dL/dx_l|| for the input x_l of every block l (training mode, batch statistics).
+
+    x_1 is the stem's output; x_l is block l-1's output. The gradients are kept with
+    retain_grad on the very tensors the forward pass passes from block to block.
+    """
+    was = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    h = model.stem(x)
+    inputs = []
+    for block in model.blocks:
+        h.retain_grad()
+        inputs.append(h)
+        h = block(h)
+    nn.functional.cross_entropy(model.head(h), y).backward()
+    norms = [float(t.grad.norm()) if t.grad is not None else 0.0 for t in inputs]
+    model.zero_grad(set_to_none=True)
+    model.train(was)
+    return norms
+
+
 def first_last_ratio(norms: Sequence[float]) -> float:
     """Gradient norm of block 1 (input end) over the last block's: <1 vanishing, >1 exploding."""
     last = norms[-1]
@@ -41,21 +71,38 @@ def first_last_ratio(norms: Sequence[float]) -> float:
     return norms[0] / last
 
 
-def init_profile(spec: NetworkSpec, data: Dataset, n: int = 256) -> dict:
-    """Per-block gradient norms of a freshly built net on the first n training points.
+def measuring_batch(data: Dataset, n: int = 256, test: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """n points spread evenly over the (class-sorted) training or test set.
 
-    Float64, because a deep plain net's input-end gradients (1e-39 at 50 blocks) underflow
-    float32 to exactly zero, and a log chart cannot show zero.
+    The stored sets are split class by class, so their first n points can all be one class:
+    a batch of one class gives a loss a net can drive to zero by its bias alone, and
+    gradients that say nothing about depth. Evenly strided indices take every class.
+    """
+    x, y = (data.x_test, data.y_test) if test else (data.x_train, data.y_train)
+    idx = torch.linspace(0, len(y) - 1, min(n, len(y))).round().long()
+    return x[idx], y[idx]
+
+
+def init_profile(spec: NetworkSpec, data: Dataset, n: int = 256) -> dict:
+    """Per-block parameter- and input-gradient norms of a freshly built net, first n points.
+
+    Float64, because a deep plain net's input-end gradients with PyTorch's default init
+    (about 1e-19 at 50 blocks without BN) come close to float32's range, and a log chart
+    cannot show zero.
     """
     spec = spec.replace(input_shape=data.input_shape, n_classes=data.n_classes)
     model = build(spec).double()
-    norms = init_grad_norms(model, data.x_train[:n].double(), data.y_train[:n])
-    return {"spec": spec.to_dict(), "grad_norms": norms, "ratio": first_last_ratio(norms)}
+    x, y = measuring_batch(data, n)
+    x = x.double()
+    norms = init_grad_norms(model, x, y)
+    inputs = input_grad_norms(model, x, y)
+    return {"spec": spec.to_dict(), "grad_norms": norms, "ratio": first_last_ratio(norms),
+            "input_grads": inputs, "input_ratio": first_last_ratio(inputs)}
 
 
-def variant_specs(depth: int, norm: bool, width: int = 32) -> dict[str, NetworkSpec]:
+def variant_specs(depth: int, norm: bool, width: int = 32, init: str = "he") -> dict[str, NetworkSpec]:
     """Plain, residual in each ordering, highway and gated: the init-chart line-up."""
-    base = NetworkSpec(depth=depth, width=width, norm=norm)
+    base = NetworkSpec(depth=depth, width=width, norm=norm, init=init)
     out = {"plain": base.replace(family="plain")}
     for o in ORDERINGS:
         out[f"residual ({o})"] = base.replace(ordering=o)
@@ -104,7 +151,8 @@ class GradientRun:
               device: str = "cpu", probe_every: int = 10) -> GradientRun:
         models = {k: build(s.replace(input_shape=data.input_shape, n_classes=data.n_classes))
                   for k, s in specs.items()}
-        run = cls(Trainer(models, data, tspec, device), data.x_test[:256].to(device), probe_every)
+        probe_x = measuring_batch(data, 256, test=True)[0].to(device)
+        run = cls(Trainer(models, data, tspec, device), probe_x, probe_every)
         for k in models:
             run.grads[k], run.updates[k], run.act_std[k] = [], [], []
         return run
@@ -151,3 +199,42 @@ class GradientRun:
 def grad_matrix(rows: Sequence[Sequence[float]]) -> np.ndarray:
     """Steps x blocks array of gradient norms (from GradientRun or trainer records)."""
     return np.asarray([list(r) for r in rows], dtype=float)
+
+
+# The two settings the story-vs-measurement panel compares (He et al. 2015 §4.1):
+# the popular story's (no normalisation, PyTorch's small default init) and the paper's own.
+STORY_SETTINGS: dict[str, dict[str, object]] = {
+    "story": {"norm": False, "init": "pytorch"},
+    "paper": {"norm": True, "init": "he"},
+}
+VANISH, EXPLODE = 1e-3, 1e3  # first/last input-gradient ratios beyond these are not healthy
+
+
+def verdict(ratio: float) -> str:
+    """'vanishes', 'grows' or 'healthy' for a first/last input-gradient ratio."""
+    if not math.isfinite(ratio):
+        return "broken"
+    if ratio < VANISH:
+        return "vanishes"
+    return "grows" if ratio > EXPLODE else "healthy"
+
+
+def story_vs_measurement(depth: int, data: Dataset, seeds: int = 3, width: int = 32) -> dict:
+    """First/last ratios of ||dL/dx_l|| at init, plain and residual, in both settings, per seed.
+
+    {setting: {family: [ratio per seed]}}; the verdict of the median is what a panel says.
+    """
+    out: dict[str, dict[str, list[float]]] = {}
+    for case, kw in STORY_SETTINGS.items():
+        out[case] = {}
+        for fam in ("plain", "residual"):
+            specs = [NetworkSpec(family=fam, depth=depth, width=width, seed=s, **kw)  # type: ignore[arg-type]
+                     for s in range(seeds)]
+            out[case][fam] = [init_profile(s, data)["input_ratio"] for s in specs]
+    return out
+
+
+def median(values: Sequence[float]) -> float:
+    """The middle value (the lower middle for an even count: ratios span decades, so no mean)."""
+    v = sorted(values)
+    return v[(len(v) - 1) // 2] if v else math.nan
