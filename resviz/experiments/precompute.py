@@ -58,9 +58,12 @@ def lesion(p: Params) -> object:
     """As pages/views/lesion.py (networks trained on the page)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
-    tspec = TrainSpec(dataset=_get(p, "le_data", "moons"), steps=_get(p, "le_steps", 300, int), eval_every=50)
-    spec = NetworkSpec(depth=_get(p, "le_depth", 12, int), width=32)
-    return _module("lesion").cached_run(spec, tspec, _get(p, "le_draws", 5, int), _sd(p, "le"))
+    lx = _module("lesion")
+    tspec = TrainSpec(dataset=_get(p, "le_data", "moons"), steps=_get(p, "le_steps", lx.STEPS, int),
+                      eval_every=50)
+    spec = NetworkSpec(depth=_get(p, "le_depth", lx.DEPTH, int), width=32)
+    return lx.cached_run(spec, tspec, _get(p, "le_draws", lx.DRAWS, int), _sd(p, "le"),
+                         spare_first=not _get(p, "le_first", False, bool))
 
 
 def paths(p: Params) -> object:
