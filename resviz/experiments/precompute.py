@@ -76,6 +76,14 @@ def paths(p: Params) -> object:
     return _module("paths").cached_run(spec, tspec, _get(p, "en_samples", 100, int), 64, _sd(p, "en"))
 
 
+def readout(p: Params) -> object:
+    """As the Ensemble page's "Read block by block" tab (residual and plain trained on the page)."""
+    rx = _module("readout")
+    spec, tspec = rx.default_specs(_get(p, "rd_depth", rx.DEPTH, int), _get(p, "rd_steps", rx.STEPS, int),
+                                   _get(p, "rd_data", rx.DATASET))
+    return rx.cached_run(spec, tspec)
+
+
 def landscape(p: Params) -> object:
     """As pages/views/landscape.py with a plain/residual pair trained on the page."""
     from resviz.data import load
@@ -103,7 +111,7 @@ def highway(p: Params) -> str:
 
 
 JOBS: dict[str, Callable[[Params], object]] = {
-    "degradation": degradation, "lesion": lesion, "paths": paths, "landscape": landscape,
+    "degradation": degradation, "lesion": lesion, "paths": paths, "readout": readout, "landscape": landscape,
     "orderings": orderings, "highway": highway}
 
 
