@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from apptest_utils import ROOT, figure, no_exception
 from streamlit.testing.v1 import AppTest
 
 from resviz.spec import NetworkSpec, TrainSpec
 from ui import session
+
 
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     """As apptest_utils.open_page, but with one run before switching: this page's url_path
