@@ -94,7 +94,7 @@ STEPS: tuple[Step, ...] = (
             "moves (only the first block, which does the heavy lifting here, matters). A plain "
             "net has only one path: removing any layer breaks it. In effect the residual net "
             "chooses its own depth during training."),
-         "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "16")), N_("Run the lesion study")),
+         "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "12")), N_("Run the lesion study")),
     Step("highway", N_("9. Highway networks and the LSTM"),
          N_("Highway networks came first: y = H(x)·T(x) + x·(1 − T(x)), with a learned gate T "
             "deciding how much passes through the layers and how much is carried. The LSTM "

@@ -13,10 +13,13 @@ from ui import params
 
 
 def residual_run_controls(prefix: str, cols: Any, depth: int, dataset: str,
-                          data_help: str | None = None) -> tuple[NetworkSpec, TrainSpec, float | None]:
+                          data_help: str | None = None
+                          ) -> tuple[NetworkSpec | None, TrainSpec | None, float | None]:
     """Depth, data set, steps and stochastic depth in three columns; URL keys `<prefix>_depth` ...
 
-    Returns the net's spec, the training spec, and p_L (None = no stochastic depth).
+    Returns the net's spec, the training spec, and p_L (None = no stochastic depth); on a
+    setting that cannot be built, shows why and returns (None, None, None): the page's
+    section then returns instead of stopping the script.
     """
     c1, c2, c3 = cols
     depth = params.slider(f"{prefix}_depth", _("Depth (blocks)"), 2, 54, depth, container=c1)
@@ -31,5 +34,5 @@ def residual_run_controls(prefix: str, cols: Any, depth: int, dataset: str,
         spec = NetworkSpec(depth=depth, width=32)
     except SpecError as e:
         st.error(str(e))
-        st.stop()
+        return None, None, None
     return spec, tspec, p_last if use_sd else None

@@ -65,9 +65,12 @@ def lesion(p: Params) -> object:
     """As pages/views/lesion.py (networks trained on the page)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
-    tspec = TrainSpec(dataset=_get(p, "le_data", "moons"), steps=_get(p, "le_steps", 300, int), eval_every=50)
-    spec = NetworkSpec(depth=_get(p, "le_depth", 12, int), width=32)
-    return _module("lesion").cached_run(spec, tspec, _get(p, "le_draws", 5, int), _sd(p, "le"))
+    lx = _module("lesion")
+    tspec = TrainSpec(dataset=_get(p, "le_data", "moons"), steps=_get(p, "le_steps", lx.STEPS, int),
+                      eval_every=50)
+    spec = NetworkSpec(depth=_get(p, "le_depth", lx.DEPTH, int), width=32)
+    return lx.cached_run(spec, tspec, _get(p, "le_draws", lx.DRAWS, int), _sd(p, "le"),
+                         spare_first=not _get(p, "le_first", False, bool))
 
 
 def paths(p: Params) -> object:
@@ -78,6 +81,14 @@ def paths(p: Params) -> object:
                       eval_every=50)
     spec = NetworkSpec(depth=_get(p, "en_depth", 24, int), width=32)
     return _module("paths").cached_run(spec, tspec, _get(p, "en_samples", 100, int), 64, _sd(p, "en"))
+
+
+def readout(p: Params) -> object:
+    """As the Ensemble page's "Read block by block" tab (residual and plain trained on the page)."""
+    rx = _module("readout")
+    spec, tspec = rx.default_specs(_get(p, "rd_depth", rx.DEPTH, int), _get(p, "rd_steps", rx.STEPS, int),
+                                   _get(p, "rd_data", rx.DATASET))
+    return rx.cached_run(spec, tspec)
 
 
 def landscape(p: Params) -> object:
@@ -113,7 +124,7 @@ def highway(p: Params) -> str:
 
 JOBS: dict[str, Callable[[Params], object]] = {
     "degradation": degradation, "identity": identity, "lesion": lesion, "paths": paths,
-    "landscape": landscape, "orderings": orderings, "highway": highway}
+    "readout": readout, "landscape": landscape, "orderings": orderings, "highway": highway}
 
 
 def _home_jobs() -> list[tuple[str, Callable[[], object]]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import plotly.graph_objects as go
 
 from resviz.figures.style import base_layout, color
@@ -34,20 +33,37 @@ def single_deletion(studies: Mapping[str, dict], labels: Mapping[str, str]) -> g
 
 
 def k_deletion(studies: Mapping[str, dict], labels: Mapping[str, str]) -> go.Figure:
-    """Accuracy against the number of deleted blocks: mean over draws, every draw as a dot."""
+    """Accuracy against the number of deleted blocks: mean over draws, 10-90% band shaded.
+
+    Veit et al. Fig. 3's quantity. When the first block is spared from the draws its own
+    deletion is drawn as a lone marker at k = 1 (it is not one of the random draws).
+    """
     fig = go.Figure()
     for i, (name, s) in enumerate(studies.items()):
         ks = sorted(int(k) for k in s["delete_k"])
-        draws = [s["delete_k"][str(k)] for k in ks]
+        bands = [s["delete_k_band"][str(k)] for k in ks]
         c = _c(name, i)
-        fig.add_scatter(x=[k for k, d in zip(ks, draws) for _v in d], y=[v for d in draws for v in d],
-                        mode="markers", marker=dict(color=c, size=4, opacity=0.35), showlegend=False,
-                        hoverinfo="skip", legendgroup=name)
-        fig.add_scatter(x=ks, y=[float(np.mean(d)) for d in draws], name=labels.get(name, name),
-                        line=dict(color=c), legendgroup=name)
-    fig.update_xaxes(title_text=_("number of blocks deleted"))
+        fig.add_scatter(x=ks + ks[::-1], y=[b["hi"] for b in bands] + [b["lo"] for b in bands][::-1],
+                        fill="toself", fillcolor=c, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                        showlegend=False, legendgroup=name)
+        fig.add_scatter(x=ks, y=[b["mean"] for b in bands], name=labels.get(name, name),
+                        line=dict(color=c), mode="lines+markers", marker=dict(size=5), legendgroup=name,
+                        customdata=[[b["lo"], b["hi"]] for b in bands],
+                        hovertemplate=_("k = %{x}: mean %{y:.3f} (10–90%: %{customdata[0]:.3f}–"
+                                        "%{customdata[1]:.3f})") + "<extra></extra>")
+        if s.get("spare_first"):
+            fig.add_scatter(x=[1], y=[s["first_block"]], mode="markers", legendgroup=name, showlegend=False,
+                            marker=dict(color=c, symbol="star", size=12, line=dict(color="black", width=1)),
+                            hovertemplate=_("the first block alone deleted: %{y:.3f}") + "<extra></extra>")
+    if any("chance" in s for s in studies.values()):
+        fig.add_hline(y=max(s.get("chance", 0) for s in studies.values()), line_dash="dot",
+                      line_color="gray", annotation_text=_("chance"), annotation_position="bottom right")
+    fig.update_xaxes(title_text=_("number of blocks deleted (first block spared; ★: it alone deleted)")
+                     if any(s.get("spare_first") for s in studies.values())
+                     else _("number of blocks deleted"))
     fig.update_yaxes(title_text=_("test accuracy"), range=[0, 1.02])
-    return base_layout(fig, _("Delete k random blocks"))
+    return base_layout(fig, _("Delete k random blocks: mean of {d} draws, 10–90% band").format(
+        d=max(int(s.get("draws", 0)) for s in studies.values())))
 
 
 def reorder(studies: Mapping[str, dict], labels: Mapping[str, str]) -> go.Figure:

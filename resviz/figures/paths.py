@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from resviz.figures.style import base_layout, color, log10_ticks, safe_log10
 from resviz.i18n import _
@@ -119,12 +120,12 @@ def expansion_latex(n: int, subset: Sequence[int]) -> tuple[str, str]:
 
 
 def depth_heatmap(steps: Sequence[int], ratios: Sequence[Sequence[float]], title: str) -> go.Figure:
-    """||f_i(x)|| / ||x_i|| per block (rows) and training step (columns), log colour scale."""
+    """||y_i − x_i|| / ||x_i|| per block (rows) and training step (columns), log colour scale."""
     z = safe_log10(np.asarray(ratios, dtype=float).T, 1e-4)
     tv, tt = log10_ticks(float(z.min()), float(z.max()))
     fig = go.Figure(go.Heatmap(
         x=list(steps), y=list(range(1, z.shape[0] + 1)), z=z, colorscale="Viridis",
-        colorbar=dict(title=_("‖f(x)‖/‖x‖"), tickvals=tv, ticktext=tt),
+        colorbar=dict(title=_("‖y−x‖/‖x‖"), tickvals=tv, ticktext=tt),
         hovertemplate=_("block %{y}, step %{x}: 10^%{z:.2f}") + "<extra></extra>"))
     fig.update_xaxes(title_text=_("training step"))
     fig.update_yaxes(title_text=_("block (1 = nearest the input)"))
@@ -133,14 +134,32 @@ def depth_heatmap(steps: Sequence[int], ratios: Sequence[Sequence[float]], title
 
 def active_blocks(traces: Mapping[str, dict], labels: Mapping[str, str], threshold: float,
                   depth: int) -> go.Figure:
-    """How many blocks change their input by at least `threshold`, against the nominal depth."""
+    """How many blocks cost at least `threshold` of test accuracy to delete, against the nominal depth."""
     fig = go.Figure()
     for name, t in traces.items():
-        counts = [int((np.asarray(r) >= threshold).sum()) for r in t["ratios"]]
+        counts = [int((np.asarray(c) >= threshold).sum()) for c in t["costs"]]
         fig.add_scatter(x=t["steps"], y=counts, name=labels.get(name, name),
                         line=dict(color=VARIANT_COLORS.get(name, color(name)), shape="hv"))
     fig.add_hline(y=depth, line_dash="dash", line_color="black",
                   annotation_text=_("nominal depth {n}").format(n=depth))
     fig.update_xaxes(title_text=_("training step"))
     fig.update_yaxes(title_text=_("active blocks"), range=[0, depth * 1.1 + 0.5])
-    return base_layout(fig, _("Active blocks (‖f(x)‖/‖x‖ ≥ {t})").format(t=threshold))
+    return base_layout(fig, _("Active blocks: deleting one costs ≥ {t:.0%} test accuracy")
+                       .format(t=threshold))
+
+
+def per_block(trace: dict, threshold: float) -> go.Figure:
+    """The trained net, block by block: deletion cost (top) and cos(y_i − x_i, −∂L/∂x_i) (bottom)."""
+    cost, cos = trace["costs"][-1], trace["cosines"][-1]
+    x = list(range(1, len(cost) + 1))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=[_("accuracy lost when the block alone is deleted"),
+                                        _("cos(y_i − x_i, −∂L/∂x_i): the block steps downhill when > 0")])
+    fig.add_bar(x=x, y=cost, marker_color=["#1f77b4" if c >= threshold else "#c7c7c7" for c in cost],
+                showlegend=False, row=1, col=1, hovertemplate=_("block %{x}: %{y:.3f}") + "<extra></extra>")
+    fig.add_hline(y=threshold, line_dash="dot", line_color="black", row=1, col=1)
+    fig.add_bar(x=x, y=cos, marker_color="#2ca02c", showlegend=False, row=2, col=1,
+                hovertemplate=_("block %{x}: %{y:.2f}") + "<extra></extra>")
+    fig.update_yaxes(range=[-1, 1], row=2, col=1)
+    fig.update_xaxes(title_text=_("block"), row=2, col=1)
+    return base_layout(fig, _("What each block of the trained net does"), height=440)

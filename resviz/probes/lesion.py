@@ -81,22 +81,50 @@ def delete_each_naive(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> lis
     return out
 
 
-def random_deletions(n: int, k: int, draws: int, gen: torch.Generator) -> torch.Tensor:
-    """`draws` masks that each delete k distinct random blocks (True = kept)."""
-    order = torch.rand(draws, n, generator=gen).argsort(1)
+DRAWS = 30  # random draws per k: enough for a mean and a 10-90% band that do not jump between seeds
+BAND = (10, 90)  # percentiles of the band drawn around the mean
+
+
+def random_deletions(n: int, k: int, draws: int, gen: torch.Generator, spare: int = 0) -> torch.Tensor:
+    """`draws` masks that each delete k distinct random blocks (True = kept).
+
+    The first `spare` blocks are never drawn (Veit et al. leave the downsampling blocks out
+    of random deletions; here the first block plays that part: it remaps the stem's features).
+    """
+    if not 0 <= k <= n - spare:
+        raise ValueError(f"cannot delete {k} of {n - spare} deletable blocks")
+    order = torch.rand(draws, n - spare, generator=gen).argsort(1) + spare
     keep = torch.ones(draws, n, dtype=torch.bool)
     keep.scatter_(1, order[:, :k], False)
     return keep
 
 
 def delete_k(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, ks: Sequence[int],
-             draws: int = 5, seed: int = 0) -> dict[int, list[float]]:
-    """Accuracy after deleting k random blocks, `draws` draws for each k."""
+             draws: int = DRAWS, seed: int = 0, spare: int = 0) -> dict[int, list[float]]:
+    """Accuracy after deleting k random blocks (never one of the first `spare`), `draws` draws per k."""
     n = len(model.blocks)
     gen = torch.Generator().manual_seed(seed)
-    masks = torch.cat([random_deletions(n, k, draws, gen) for k in ks])
+    masks = torch.cat([random_deletions(n, k, draws, gen, spare) for k in ks])
     acc = accuracies(model, x, y, masks).reshape(len(ks), draws)
     return {int(k): acc[i].tolist() for i, k in enumerate(ks)}
+
+
+def band(values: Sequence[float], percentiles: tuple[float, float] = BAND) -> dict[str, float]:
+    """Mean and a percentile band of one k's draws: {'mean', 'lo', 'hi'}."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = np.percentile(v, percentiles)
+    return {"mean": float(v.mean()), "lo": float(lo), "hi": float(hi)}
+
+
+def deletion_cost(model: ResVizNet, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Accuracy lost when block i alone is deleted (intact accuracy − accuracy without block i).
+
+    The behavioural definition of a block the net uses: what it costs to take it away.
+    """
+    n = len(model.blocks)
+    masks = torch.cat([torch.ones(1, n, dtype=torch.bool), ~torch.eye(n, dtype=torch.bool)])
+    acc = accuracies(model, x, y, masks)
+    return (acc[0] - acc[1:]).tolist()
 
 
 def kendall_tau(perm: Sequence[int]) -> float:
