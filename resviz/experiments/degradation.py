@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from resviz import jsonio, store
 from resviz.batched import make_trainer
+from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SAMPLES, STEPS, WIDTH, count
 from resviz.data import DATASETS, load
 from resviz.device import resolve_device
 from resviz.spec import MAX_DEPTH, NetworkSpec, SpecError, TrainSpec
@@ -169,16 +170,16 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depths", default="2,4,8,16,32", help="comma-separated block counts")
-    p.add_argument("--seeds", type=int, default=2, help="init seeds per family and depth")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--seeds", type=count(1, 10), default=2, help="init seeds per family and depth (1..10)")
+    p.add_argument("--steps", type=STEPS, default=300)
+    p.add_argument("--width", type=WIDTH, default=32)
     p.add_argument("--no-norm", action="store_true", help="no batch normalisation")
     p.add_argument("--dataset", choices=DATASETS, default="spirals")
-    p.add_argument("--samples", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--samples", type=SAMPLES, default=1000)
+    p.add_argument("--lr", type=LR, default=0.01)
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=128)
     p.add_argument("--sequential", action="store_true", help="one model after another")
-    p.add_argument("--device", default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
+    p.add_argument("--device", type=DEVICE, default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
 
 
 def main(args: argparse.Namespace) -> dict:

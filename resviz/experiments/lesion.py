@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from resviz import store
+from resviz.cli_args import DRAWS, MAX_DRAWS, real
 from resviz.data import load
 from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
 from resviz.i18n import _
@@ -82,9 +83,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_arguments(p, depth=24)
     add_training_arguments(p, steps=400)
     p.set_defaults(dataset="moons")
-    p.add_argument("--draws", type=int, default=5, help="random draws per k")
-    p.add_argument("--stochastic-depth", type=float, default=0.5, metavar="P_L",
-                   help="also train with stochastic depth (last survival probability); -1 = off")
+    p.add_argument("--draws", type=DRAWS, default=5, help=f"random draws per k (1..{MAX_DRAWS})")
+    p.add_argument("--stochastic-depth", type=real(0.0, 1.0, allow=(-1.0,)), default=0.5, metavar="P_L",
+                   help="also train with stochastic depth (last survival probability 0..1); -1 = off")
 
 
 def main(args: argparse.Namespace) -> dict:

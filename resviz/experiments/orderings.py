@@ -15,6 +15,7 @@ from statistics import mean
 from scipy.stats import spearmanr
 
 from resviz import store
+from resviz.cli_args import DEPTH, LR, MAX_SEEDS, SAMPLES, SEEDS, STEPS, WIDTH
 from resviz.data import DATASETS, load
 from resviz.models import build
 from resviz.spec import ORDERINGS, NetworkSpec, TrainSpec
@@ -80,13 +81,14 @@ DEFAULT_TRAIN = TrainSpec(dataset="spirals", n_samples=600, steps=150)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int, default=DEFAULT_NET.depth)
-    p.add_argument("--width", type=int, default=DEFAULT_NET.width)
+    p.add_argument("--depth", type=DEPTH, default=DEFAULT_NET.depth)
+    p.add_argument("--width", type=WIDTH, default=DEFAULT_NET.width)
     p.add_argument("--dataset", choices=DATASETS, default=DEFAULT_TRAIN.dataset)
-    p.add_argument("--samples", type=int, default=DEFAULT_TRAIN.n_samples)
-    p.add_argument("--steps", type=int, default=DEFAULT_TRAIN.steps)
-    p.add_argument("--lr", type=float, default=DEFAULT_TRAIN.lr)
-    p.add_argument("--seeds", type=int, default=2, help="repeat over seeds 0..N-1 and average")
+    p.add_argument("--samples", type=SAMPLES, default=DEFAULT_TRAIN.n_samples)
+    p.add_argument("--steps", type=STEPS, default=DEFAULT_TRAIN.steps)
+    p.add_argument("--lr", type=LR, default=DEFAULT_TRAIN.lr)
+    p.add_argument("--seeds", type=SEEDS, default=2,
+                   help=f"repeat over seeds 0..N-1 and average (1..{MAX_SEEDS})")
 
 
 def main(args: argparse.Namespace) -> dict:
