@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
 import sys
@@ -16,6 +17,7 @@ from resviz.device import check_environment, limit_threads, max_threads
 from resviz.jsonio import dumps
 
 
+@functools.lru_cache(maxsize=1)
 def commands() -> dict[str, ModuleType]:
     found = {}
     for info in pkgutil.iter_modules(experiments.__path__):
@@ -49,6 +51,7 @@ def error(message: object) -> int:
     return 2
 
 
+@functools.lru_cache(maxsize=1)
 def parser() -> argparse.ArgumentParser:
     """Every command's options; errors are one line (cli_args.OneLineParser), bounds from cli_args."""
     top = OneLineParser(prog="python -m resviz", description=__doc__)

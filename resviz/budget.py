@@ -134,7 +134,7 @@ def _train_args(a: Any, models: int = 1, family: str = "residual", depth: int | 
                 samples: int | None = None) -> tuple[NetSize, Cost]:
     shape = input_shape_of(getattr(a, "dataset", "spirals"))
     n = samples if samples is not None else a.samples
-    net = NetSize.of(depth or a.depth, a.width, shape, 10, family)
+    net = NetSize.of(a.depth if depth is None else depth, a.width, shape, 10, family)
     batch = min(getattr(a, "batch_size", 128), n)
     return net, data(n, shape) + training(net, batch, a.steps, models, n)
 

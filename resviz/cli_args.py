@@ -106,6 +106,17 @@ def real(lo: float | None = None, hi: float | None = None, *, lo_open: bool = Fa
     return parse
 
 
+def depth_list(text: str) -> str:
+    """An argparse type: comma-separated depths, each in 1..MAX_DEPTH, at most 20 of them.
+    Returns the text itself (the command parses it)."""
+    parts = [t for t in str(text).split(",") if t.strip()]
+    if not parts or len(parts) > 20:
+        raise argparse.ArgumentTypeError(f"give 1 to 20 comma-separated depths; got {text!r}")
+    for t in parts:
+        DEPTH(t)
+    return text
+
+
 def _device(text: str) -> str:
     try:
         return check_device(text, "")

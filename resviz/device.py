@@ -36,9 +36,9 @@ def check_device(name: str, source: str = "--device", strict: bool = True) -> st
                 raise DeviceError(f"{source or 'the device'} asks for {pref} but no CUDA device is "
                                   "available; use cpu or auto")
             return pref
-        if ":" in pref and int(pref.split(":")[1]) >= torch.cuda.device_count():
-            raise DeviceError(f"{source or 'the device'} asks for {pref} but only {torch.cuda.device_count()} "
-                              "CUDA device(s) exist")
+        n = torch.cuda.device_count()
+        if ":" in pref and int(pref.split(":")[1]) >= n:
+            raise DeviceError(f"{source or 'the device'} asks for {pref} but only {n} CUDA device(s) exist")
     return pref
 
 

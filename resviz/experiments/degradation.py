@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from resviz import jsonio, store
 from resviz.batched import make_trainer
-from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SAMPLES, STEPS, WIDTH, count
+from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SAMPLES, STEPS, WIDTH, count, depth_list
 from resviz.data import DATASETS, load
 from resviz.device import resolve_device
 from resviz.spec import MAX_DEPTH, NetworkSpec, SpecError, TrainSpec
@@ -169,7 +169,8 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depths", default="2,4,8,16,32", help="comma-separated block counts")
+    p.add_argument("--depths", type=depth_list, default="2,4,8,16,32",
+                   help="comma-separated block counts (each 1..100, at most 20)")
     p.add_argument("--seeds", type=count(1, 10), default=2, help="init seeds per family and depth (1..10)")
     p.add_argument("--steps", type=STEPS, default=300)
     p.add_argument("--width", type=WIDTH, default=32)
