@@ -51,11 +51,19 @@ def _check_switches(path: str | Path, tensors: dict) -> None:
 
 def read_spec(path: str | Path) -> NetworkSpec:
     """The spec inside a weights file, type-checked field by field; no tensor is read."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
+    with _open(path) as f:
         meta = f.metadata() or {}
     return _spec_from_meta(path, meta)
+
+
+def _open(path: str | Path):
+    """safe_open, with a file that is not safetensors (a pickle, say) as one clear WeightsError."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        return safe_open(str(path), framework="pt")
+    except (SafetensorError, OSError) as e:
+        raise WeightsError(f"{path}: not a safetensors weights file ({e})") from None
 
 
 def _spec_from_meta(path: str | Path, meta: dict) -> NetworkSpec:
@@ -78,13 +86,16 @@ def load(path: str | Path) -> tuple[ResVizNet, NetworkSpec]:
     built from it is small whatever the file says; tensor shapes are checked from the header
     before any tensor is read.
     """
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
+    with _open(path) as f:
         spec = _spec_from_meta(path, f.metadata() or {})
         model = build(spec)
         _check_tensors(path, f, model)
-    tensors = load_file(str(path))
+    from safetensors import SafetensorError
+
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as e:  # e.g. a file cut short after its header
+        raise WeightsError(f"{path}: unreadable tensors ({e})") from None
     _check_switches(path, tensors)
     model.load_state_dict(tensors)
     return model, spec
