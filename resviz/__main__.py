@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
 import sys
@@ -11,10 +12,13 @@ from types import ModuleType
 from typing import Any
 
 import resviz.experiments as experiments
-from resviz.device import limit_threads
+from resviz import budget
+from resviz.cli_args import THREADS, OneLineParser
+from resviz.device import check_environment, limit_threads, max_threads
 from resviz.jsonio import dumps
 
 
+@functools.lru_cache(maxsize=1)
 def commands() -> dict[str, ModuleType]:
     found = {}
     for info in pkgutil.iter_modules(experiments.__path__):
@@ -42,28 +46,47 @@ def _print_human(result: Any, indent: int = 0) -> None:
         print(f"{pad}{result}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resviz", description=__doc__)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    mods = commands()
-    for name, mod in mods.items():
+def error(message: object) -> int:
+    """One line on stderr, exit status 2: the CLI's answer to every bad request."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+@functools.lru_cache(maxsize=1)
+def parser() -> argparse.ArgumentParser:
+    """Every command's options; errors are one line (cli_args.OneLineParser), bounds from cli_args."""
+    top = OneLineParser(prog="python -m resviz", description=__doc__)
+    top.add_argument("--threads", type=THREADS, default=None,
+                     help=f"torch threads, 1..{max_threads()} (default: env RESVIZ_THREADS, else 1)")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for name, mod in commands().items():
         p = sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0])
         mod.add_arguments(p)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    warnings.formatwarning = lambda message, *_a, **_k: f"warning: {message}\n"  # one line each
-    limit_threads(args.threads)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
-        result = mods[args.command].main(args)
-    except ValueError as e:  # SpecError and friends: a clear message, not a traceback
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        check_environment()  # RESVIZ_DEVICE / RESVIZ_THREADS: a typo is one line, even for --help
+    except ValueError as e:
+        return error(e)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad option (2, one line already printed)
+        return int(e.code or 0)
+    warnings.formatwarning = lambda message, *_a, **_k: f"warning: {message}\n"  # one line each
+    try:
+        limit_threads(args.threads)
+        budget.check_command(args.command, args)  # before any work: refuse what cannot fit
+        result = commands()[args.command].main(args)
+    except ValueError as e:  # SpecError, BudgetError, DeviceError...: a clear message, not a traceback
+        return error(e)
     if args.json:
         print(dumps(result))
     else:
         _print_human(result)
-    exit_code = getattr(mods[args.command], "exit_code", None)  # a command may report failure
+    exit_code = getattr(commands()[args.command], "exit_code", None)  # a command may report failure
     return exit_code(result) if exit_code is not None else 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -26,6 +27,14 @@ OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 INITS: tuple[str, ...] = get_args(Init)  # resviz.init.INITIALISERS holds what each one does
 MAX_DEPTH = 100
 MAX_WIDTH = 256
+MAX_SEED = 2 ** 63 - 1  # seeds feed torch.Generator.manual_seed, a signed 64-bit integer
+MAX_FEATURES = 4096  # input_shape (features,)
+MAX_CHANNELS = 64  # input_shape (channels, h, w)
+MAX_SIDE = 256
+MAX_INPUT_ELEMENTS = 65_536  # one example's numbers, whatever the shape
+MIN_SAMPLES, MAX_SAMPLES = 4, 200_000
+MAX_STEPS = 1_000_000
+MAX_BATCH = 100_000
 
 
 class SpecError(ValueError):
@@ -38,8 +47,42 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _check_range(name: str, value: float, lo: float, hi: float) -> None:
-    if not lo <= value <= hi:
+    if not lo <= value <= hi:  # NaN fails this too
         raise SpecError(f"{name} must be between {lo} and {hi}; got {value}")
+
+
+def _check_seed(name: str, value: int) -> None:
+    if not 0 <= value <= MAX_SEED:
+        raise SpecError(f"{name} must be between 0 and 2**63 - 1; got {value}")
+
+
+def _check_input_shape(shape: tuple[int, ...]) -> None:
+    if len(shape) not in (1, 3):
+        raise SpecError("input_shape must be (features,) or (channels, height, width)")
+    his = (MAX_FEATURES,) if len(shape) == 1 else (MAX_CHANNELS, MAX_SIDE, MAX_SIDE)
+    for name, v, hi in zip(("features",) if len(shape) == 1 else ("channels", "height", "width"),
+                           shape, his):
+        if not 1 <= v <= hi:
+            raise SpecError(f"input_shape: {name} must be between 1 and {hi}; got {v}")
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
+        raise SpecError(f"input_shape {tuple(shape)} has {math.prod(shape)} numbers per example; "
+                        f"at most {MAX_INPUT_ELEMENTS}")
+
+
+# JSON types of every NetworkSpec field, for from_dict (a weights file or link is untrusted)
+_INT, _NUM, _STR, _BOOL = "a whole number", "a number", "a string", "true or false"
+
+
+def _json_type_ok(value: Any, kind: str) -> bool:
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # True is an int in Python; not here
+        return False
+    if kind == _INT:
+        return isinstance(value, int)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, str)
 
 
 @dataclass(frozen=True)
@@ -73,8 +116,8 @@ class NetworkSpec:
         _check_range("width", self.width, 1, MAX_WIDTH)
         _check_range("n_classes", self.n_classes, 2, 1000)
         _check_range("gate_bias", self.gate_bias, -10, 10)
-        if len(self.input_shape) not in (1, 3):
-            raise SpecError("input_shape must be (features,) or (channels, height, width)")
+        _check_seed("seed", self.seed)
+        _check_input_shape(self.input_shape)
         if self.skips is not None and len(self.skips) != self.depth:
             raise SpecError(f"skip mask has {len(self.skips)} entries for {self.depth} blocks")
 
@@ -97,10 +140,29 @@ class NetworkSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetworkSpec:
+        """A spec from JSON (a weights file, a link), type-checked field by field: "norm": "no"
+        or "seed": 1.5 is refused, not coerced (bool("no") is True)."""
+        if not isinstance(d, dict):
+            raise SpecError(f"a network spec must be a JSON object; got {type(d).__name__}")
+        kinds = {"family": _STR, "ordering": _STR, "depth": _INT, "width": _INT, "norm": _BOOL,
+                 "activation": _STR, "n_classes": _INT, "gate_bias": _NUM, "seed": _INT, "init": _STR}
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise SpecError(f"unknown spec field(s): {', '.join(map(str, unknown))}")
+        for name, kind in kinds.items():
+            if name in d and not _json_type_ok(d[name], kind):
+                raise SpecError(f"spec field {name} must be {kind}; got {d[name]!r}")
         d = dict(d)
-        d["input_shape"] = tuple(d.get("input_shape", (2,)))
-        if d.get("skips") is not None:
-            d["skips"] = tuple(bool(s) for s in d["skips"])
+        shape = d.get("input_shape", [2])
+        if not isinstance(shape, (list, tuple)) or not all(_json_type_ok(v, _INT) for v in shape):
+            raise SpecError(f"spec field input_shape must be a list of whole numbers; got {shape!r}")
+        d["input_shape"] = tuple(shape)
+        skips = d.get("skips")
+        if skips is not None:
+            if not isinstance(skips, (list, tuple)) or not all(isinstance(v, bool) for v in skips):
+                raise SpecError(f"spec field skips must be a list of true/false or null; got {skips!r}")
+            d["skips"] = tuple(skips)
         return cls(**d)
 
 
@@ -123,13 +185,16 @@ class TrainSpec:
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_range("steps", self.steps, 0, 1_000_000)
-        _check_range("batch_size", self.batch_size, 1, 100_000)
-        _check_range("n_samples", self.n_samples, 4, 200_000)
+        _check_range("steps", self.steps, 0, MAX_STEPS)
+        _check_range("batch_size", self.batch_size, 1, MAX_BATCH)
+        _check_range("n_samples", self.n_samples, MIN_SAMPLES, MAX_SAMPLES)
         _check_range("noise", self.noise, 0.0, 10.0)
         _check_range("eval_every", self.eval_every, 1, 1_000_000)
-        if not self.lr > 0:
-            raise SpecError(f"learning rate must be positive; got {self.lr}")
+        _check_seed("seed", self.seed)
+        _check_seed("data_seed", self.data_seed)
+        _check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SpecError(f"learning rate must be a positive finite number; got {self.lr}")
         if self.stochastic_depth is not None:
             _check_range("stochastic_depth", self.stochastic_depth, 0.0, 1.0)
 

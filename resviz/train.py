@@ -25,7 +25,7 @@ from torch import nn
 from resviz.blocks import install_stochastic_depth, survival_schedule  # noqa: F401 (re-export)
 from resviz.data import Dataset
 from resviz.models import ResVizNet
-from resviz.spec import TrainSpec
+from resviz.spec import SpecError, TrainSpec
 
 DIVERGE_FACTOR = 1e4  # loss this many times its first value counts as divergence
 
@@ -101,6 +101,18 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     model.train(was)
     loss = nn.functional.cross_entropy(out, y).item()
     return loss, (out.argmax(1) == y).float().mean().item()
+
+
+def check_batch(models: Mapping[str, nn.Module], spec: TrainSpec, n_train: int) -> None:
+    """Batch norm in training mode needs two values per channel: refuse a batch of one up front
+    (torch's own error names no option)."""
+    if min(spec.batch_size, n_train) >= 2:
+        return
+    if any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for model in models.values()
+           for m in model.modules()):
+        raise SpecError("batch normalisation needs a batch of at least 2; use a batch size of 2 or "
+                        "more, or turn batch normalisation off")
+
 
 
 @runtime_checkable
@@ -204,6 +216,7 @@ class Trainer(LockstepBase):
 
     def __init__(self, models: Mapping[str, nn.Module], data: Dataset, spec: TrainSpec,
                  device: str | torch.device = "cpu") -> None:
+        check_batch(models, spec, len(data.y_train))
         self._setup(data, spec, device)
         self.states: dict[str, ModelState] = {}
         for name, model in models.items():

@@ -17,6 +17,7 @@ from torch import nn
 from resviz import resnet_family as rf
 from resviz import seeds
 from resviz.blocks import Block, GatedBlock, HighwayBlock, ResidualBlock
+from resviz.cli_args import count
 from resviz.experiments.train_cmd import add_network_arguments
 from resviz.figures.diagrams import graph_dot
 from resviz.i18n import _
@@ -165,7 +166,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", default=None, choices=list(_MAKERS), help="one block of the gallery")
     p.add_argument("--dot", action="store_true", help="print the Graphviz DOT of the diagram")
     p.add_argument("--conv", action="store_true", help="gallery block with 3x3 convolutions")
-    p.add_argument("--n", type=int, default=3, help="CIFAR ResNet: blocks per stage (depth 6n+2)")
+    p.add_argument("--n", type=count(1, 200), default=3,
+                   help="CIFAR ResNet: blocks per stage (depth 6n+2; 1..200)")
     p.add_argument("--expand-all", action="store_true", help="draw every block, never collapse")
     add_network_arguments(p)
 

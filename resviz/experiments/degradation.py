@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from resviz import jsonio, store
 from resviz.batched import make_trainer
+from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SAMPLES, STEPS, WIDTH, count, depth_list
 from resviz.data import DATASETS, load
 from resviz.device import resolve_device
 from resviz.init import INITIALISERS
@@ -247,21 +248,23 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = page_sweep()
-    p.add_argument("--depths", default=",".join(map(str, d.depths)), help="comma-separated block counts")
-    p.add_argument("--seeds", type=int, default=d.seeds, help="init seeds per family and depth")
-    p.add_argument("--steps", type=int, default=d.train.steps)
-    p.add_argument("--width", type=int, default=d.width)
+    p.add_argument("--depths", type=depth_list, default=",".join(map(str, d.depths)),
+                   help="comma-separated block counts (each 1..100, at most 20)")
+    p.add_argument("--seeds", type=count(1, 10), default=d.seeds,
+                   help="init seeds per family and depth (1..10)")
+    p.add_argument("--steps", type=STEPS, default=d.train.steps)
+    p.add_argument("--width", type=WIDTH, default=d.width)
     p.add_argument("--no-norm", action="store_true", help="no batch normalisation")
     p.add_argument("--init", choices=list(INITIALISERS), default=d.init,
                    help="weight init: " + "; ".join(f"{k}: {v[2]}" for k, v in INITIALISERS.items()))
     p.add_argument("--dataset", choices=DATASETS, default=d.train.dataset)
-    p.add_argument("--samples", type=int, default=d.train.n_samples)
-    p.add_argument("--lr", type=float, default=d.train.lr)
+    p.add_argument("--samples", type=SAMPLES, default=d.train.n_samples)
+    p.add_argument("--lr", type=LR, default=d.train.lr)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.train.optimizer,
                    help="adam, or sgd (momentum 0.9, as in the paper)")
-    p.add_argument("--batch-size", type=int, default=d.train.batch_size)
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=d.train.batch_size)
     p.add_argument("--sequential", action="store_true", help="one model after another")
-    p.add_argument("--device", default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
+    p.add_argument("--device", type=DEVICE, default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
 
 
 def main(args: argparse.Namespace) -> dict:

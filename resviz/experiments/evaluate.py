@@ -8,11 +8,15 @@ file: name it with --dataset, or the first one whose input shape and classes fit
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from resviz import budget
+from resviz.cli_args import NOISE, SAMPLES, SEED
 from resviz.data import DATASETS, TOY_SETS, Dataset, load
 from resviz.spec import NetworkSpec
 from resviz.train import evaluate
 from resviz.weights import load as load_weights
+from resviz.weights import read_spec
 
 COMMAND = "evaluate"
 
@@ -21,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", required=True, help="a .safetensors file written by ResViz")
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="default: the first data set whose shape fits the model")
-    p.add_argument("--samples", type=int, default=1000)
-    p.add_argument("--noise", type=float, default=0.1)
-    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--samples", type=SAMPLES, default=1000, help="data set size (4..200000)")
+    p.add_argument("--noise", type=NOISE, default=0.1, help="toy data noise (0..10)")
+    p.add_argument("--data-seed", type=SEED, default=0)
 
 
 def fitting_dataset(spec: NetworkSpec) -> str:
@@ -45,16 +49,29 @@ def evaluate_on(model, data: Dataset) -> dict[str, float]:
     return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
 
 
-def read(path: str):
-    """The model and spec in `path`; any unreadable file is a clear ValueError, not a traceback."""
+def read(path: str, samples: int | None = None):
+    """The model and spec in `path`; any unreadable file is a clear ValueError, not a traceback.
+
+    With `samples`, the evaluation's memory and work are checked against the budget from the
+    spec alone, before the model is built or any data made.
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file")
     try:
+        if samples is not None:
+            spec = read_spec(path)
+            cost = budget.data(samples, spec.input_shape) + budget.forward(
+                budget.NetSize.of_spec(spec), samples, passes=1)
+            budget.check(cost, f"evaluating {path} on {samples} samples")
         return load_weights(path)
+    except ValueError:  # SpecError, WeightsError, BudgetError: already one clear line
+        raise
     except Exception as e:  # safetensors raises its own error type for a corrupt header
         raise ValueError(f"{path}: not a readable ResViz weights file ({e})") from e
 
 
 def main(args: argparse.Namespace) -> dict:
-    model, spec = read(args.weights)
+    model, spec = read(args.weights, args.samples)
     name = args.dataset or fitting_dataset(spec)
     data = load(name, args.samples, args.noise, args.data_seed)
     if data.input_shape != spec.input_shape or data.n_classes != spec.n_classes:

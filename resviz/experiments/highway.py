@@ -13,6 +13,7 @@ import time
 
 import torch
 
+from resviz.cli_args import DEPTH, GATE_BIAS, WIDTH
 from resviz.data import Dataset, load
 from resviz.device import resolve_device
 from resviz.experiments.train_cmd import add_training_arguments
@@ -57,9 +58,9 @@ def summary(trainer: Trainer) -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int, default=50)
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--gate-bias", type=float, default=-2.0,
+    p.add_argument("--depth", type=DEPTH, default=50)
+    p.add_argument("--width", type=WIDTH, default=32)
+    p.add_argument("--gate-bias", type=GATE_BIAS, default=-2.0,
                    help="transform-gate bias at init (0 to -4 on the page)")
     p.add_argument("--no-norm", action="store_true", help="no batch normalisation")
     add_training_arguments(p, steps=400)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from resviz import store
+from resviz.cli_args import SEED, count, real
 from resviz.data import load
 from resviz.device import resolve_device
 from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
@@ -251,10 +252,11 @@ def pair_hessian(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec, hspe
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_arguments(p, depth=20)
     add_training_arguments(p, steps=300)
-    p.add_argument("--grid", type=int, default=31, help="grid points per axis")
-    p.add_argument("--span", type=float, default=1.0, help="grid from -span to +span")
-    p.add_argument("--direction-seed", type=int, default=0, help="seed of the two directions")
-    p.add_argument("--line-points", type=int, default=41, help="points of each 1D line")
+    p.add_argument("--grid", type=count(3, 101), default=31, help="grid points per axis (3..101)")
+    p.add_argument("--span", type=real(0.0, 10.0, lo_open=True), default=1.0,
+                   help="grid from -span to +span (0, 10]")
+    p.add_argument("--direction-seed", type=SEED, default=0, help="seed of the two directions")
+    p.add_argument("--line-points", type=count(3, 401), default=41, help="points of each 1D line (3..401)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="vmap (batched grid points) or loop; auto = vmap on a GPU")
     p.add_argument("--hessian", action="store_true",

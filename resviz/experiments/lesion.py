@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 
 from resviz import store
+from resviz.cli_args import DRAWS as DRAWS_ARG
+from resviz.cli_args import MAX_DRAWS, real
 from resviz.data import load
 from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
 from resviz.i18n import _
@@ -117,12 +119,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_arguments(p, depth=DEPTH)
     add_training_arguments(p, steps=STEPS)
     p.set_defaults(dataset="moons")
-    p.add_argument("--draws", type=int, default=DRAWS, help="random draws per k (mean and 10-90%% band)")
+    p.add_argument("--draws", type=DRAWS_ARG, default=DRAWS,
+                   help=f"random draws per k (mean and 10-90%% band; 1..{MAX_DRAWS})")
     p.add_argument("--include-first", action="store_true",
                    help="let random k-deletions draw the first block too (default: spared, "
                         "reported apart as first_block)")
-    p.add_argument("--stochastic-depth", type=float, default=0.5, metavar="P_L",
-                   help="also train with stochastic depth (last survival probability); -1 = off")
+    p.add_argument("--stochastic-depth", type=real(0.0, 1.0, allow=(-1.0,)), default=0.5, metavar="P_L",
+                   help="also train with stochastic depth (last survival probability 0..1); -1 = off")
 
 
 def main(args: argparse.Namespace) -> dict:

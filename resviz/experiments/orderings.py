@@ -24,6 +24,7 @@ from scipy.stats import spearmanr
 
 from resviz import store
 from resviz.batched import make_trainer
+from resviz.cli_args import DEPTH, LR, MAX_SEEDS, SAMPLES, SEEDS, STEPS, WIDTH
 from resviz.data import DATASETS, load
 from resviz.registry import ORDERINGS, PAPER_ORDERING_ERROR
 from resviz.spec import NetworkSpec, TrainSpec
@@ -185,14 +186,15 @@ DEFAULT_SEEDS = tuple(range(8))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int, default=DEFAULT_NET.depth)
-    p.add_argument("--width", type=int, default=DEFAULT_NET.width)
+    p.add_argument("--depth", type=DEPTH, default=DEFAULT_NET.depth)
+    p.add_argument("--width", type=WIDTH, default=DEFAULT_NET.width)
     p.add_argument("--dataset", choices=DATASETS, default=DEFAULT_TRAIN.dataset)
-    p.add_argument("--samples", type=int, default=DEFAULT_TRAIN.n_samples)
-    p.add_argument("--steps", type=int, default=DEFAULT_TRAIN.steps)
-    p.add_argument("--lr", type=float, default=DEFAULT_TRAIN.lr)
-    p.add_argument("--seeds", type=int, default=len(DEFAULT_SEEDS),
-                   help="repeat over seeds 0..N-1 (intervals need at least 2; 5 or more advised)")
+    p.add_argument("--samples", type=SAMPLES, default=DEFAULT_TRAIN.n_samples)
+    p.add_argument("--steps", type=STEPS, default=DEFAULT_TRAIN.steps)
+    p.add_argument("--lr", type=LR, default=DEFAULT_TRAIN.lr)
+    p.add_argument("--seeds", type=SEEDS, default=len(DEFAULT_SEEDS),
+                   help=f"repeat over seeds 0..N-1 (intervals need at least 2; 5 or more advised; "
+                        f"1..{MAX_SEEDS})")
 
 
 def main(args: argparse.Namespace) -> dict:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from resviz import store
+from resviz.cli_args import MAX_PATH_SAMPLES, MAX_PROBE_BATCH, PATH_SAMPLES, PROBABILITY, PROBE_BATCH, SAMPLES
 from resviz.data import load
 from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
 from resviz.i18n import _
@@ -102,17 +103,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # --samples here counts masked-backward samples per k (as in the issue); data size is --points
     for group in [p, *p._action_groups]:
         group.conflict_handler = "resolve"
-    p.add_argument("--samples", type=int, default=100, help="masked-backward samples per path length")
-    p.add_argument("--points", type=int, default=1000, help="data set size")
-    p.add_argument("--batch", type=int, default=64, help="test examples the gradient is averaged over")
-    p.add_argument("--stochastic-depth", type=float, default=None, metavar="P_L",
+    p.add_argument("--samples", type=PATH_SAMPLES, default=100,
+                   help=f"masked-backward samples per path length (1..{MAX_PATH_SAMPLES})")
+    p.add_argument("--points", type=SAMPLES, default=1000, help="data set size")
+    p.add_argument("--batch", type=PROBE_BATCH, default=64,
+                   help=f"test examples the gradient is averaged over (1..{MAX_PROBE_BATCH})")
+    p.add_argument("--stochastic-depth", type=PROBABILITY, default=None, metavar="P_L",
                    help="also train with stochastic depth, last survival probability P_L (e.g. 0.5)")
 
 
 def main(args: argparse.Namespace) -> dict:
     spec, tspec = specs_from_args(argparse.Namespace(**{**vars(args), "samples": args.points}))
-    if args.samples < 1:
-        raise ValueError("--samples must be at least 1")
     res = run(spec, tspec, args.samples, args.batch, args.stochastic_depth)
     trace = res["dynamic_depth"]
     res["active_threshold"] = ACTIVE_COST

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SEED, STEPS, count, real
 from resviz.device import resolve_device
 from resviz.sequence import (
     KIND_LABELS,
+    MAX_LENGTH,
     TASK,
     depth_profile,
     make_trainer,
@@ -22,23 +24,26 @@ from resviz.sequence import (
     state_grad_norms,
     trio,
 )
-from resviz.spec import TrainSpec
+from resviz.spec import MAX_SAMPLES, TrainSpec
 
 COMMAND = "sequence"
 PROBE_BATCH = 256
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--length", type=int, default=50, help="sequence length T")
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--symbols", type=int, default=4, help="symbols to remember (chance = 1/n)")
-    p.add_argument("--forget-bias", type=float, default=2.0, help="LSTM forget-gate bias at init")
-    p.add_argument("--samples", type=int, default=2000)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--lr", type=float, default=0.003)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
+    p.add_argument("--length", type=count(2, MAX_LENGTH), default=50,
+                   help=f"sequence length T (2..{MAX_LENGTH})")
+    p.add_argument("--hidden", type=count(1, 512), default=32, help="1..512")
+    p.add_argument("--symbols", type=count(2, 64), default=4,
+                   help="symbols to remember (chance = 1/n; 2..64)")
+    p.add_argument("--forget-bias", type=real(-10.0, 10.0), default=2.0,
+                   help="LSTM forget-gate bias at init (-10..10)")
+    p.add_argument("--samples", type=count(10, MAX_SAMPLES), default=2000)
+    p.add_argument("--steps", type=STEPS, default=300)
+    p.add_argument("--lr", type=LR, default=0.003)
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=64)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--device", type=DEVICE, default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
 
 
 def train_spec(steps: int, lr: float = 0.003, batch_size: int = 64, n_samples: int = 2000,

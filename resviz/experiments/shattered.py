@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from resviz.cli_args import DEPTH, WIDTH, count
 from resviz.probes.shattered import compare
 from resviz.spec import MAX_DEPTH, ORDERINGS, SpecError
 
@@ -11,12 +12,12 @@ COMMAND = "shattered"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int, default=24, help="blocks")
-    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--depth", type=DEPTH, default=24, help="blocks")
+    p.add_argument("--width", type=WIDTH, default=128)
     p.add_argument("--ordering", choices=ORDERINGS, default="full_preact")
-    p.add_argument("--seeds", type=int, default=4, help="nets averaged per family")
-    p.add_argument("--points", type=int, default=256, help="inputs in [-2, 2]")
-    p.add_argument("--max-lag", type=int, default=20)
+    p.add_argument("--seeds", type=count(1, 50), default=4, help="nets averaged per family (1..50)")
+    p.add_argument("--points", type=count(8, 10_000), default=256, help="inputs in [-2, 2] (8..10000)")
+    p.add_argument("--max-lag", type=count(1, 5_000), default=20, help="below points/2")
 
 
 def main(args: argparse.Namespace) -> dict:

@@ -139,8 +139,10 @@ def kendall_tau(perm: Sequence[int]) -> float:
 
 
 def swap_pairs(n: int, k: int, gen: torch.Generator) -> list[int]:
-    """The order 0..n-1 after swapping k random pairs of positions."""
+    """The order 0..n-1 after swapping k random pairs of positions (one block: nothing to swap)."""
     perm = list(range(n))
+    if n < 2:
+        return perm
     for _ in range(k):
         a, b = torch.randperm(n, generator=gen)[:2].tolist()
         perm[a], perm[b] = perm[b], perm[a]
