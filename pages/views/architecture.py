@@ -9,6 +9,7 @@ from resviz.experiments import arch
 from resviz.figures import diagrams
 from resviz.i18n import _, language
 from resviz.models import build
+from resviz.presets import N_
 from resviz.probes.architecture import LayerGraph, trace
 from resviz.spec import NetworkSpec
 from ui import charts, layout, params, session
@@ -75,7 +76,8 @@ def block_gallery() -> None:
     if ranked:
         fig = diagrams.errors_figure([e.title for e in ranked], [e.error for e in ranked],
                                      _("He et al. 2016: CIFAR-10 error of ResNet-110 per block"),
-                                     highlight=original.title)
+                                     highlight=original.title,
+                                     plain=next((e.title for e in ranked if e.key == "plain"), None))
         charts.show(fig, key="ar_errors")
         st.caption(_("Keep the shortcut a clean identity: every operation put on it (scaling, "
                      "gating, a 1×1 convolution, dropout) raised the error, and the best unit, full "
@@ -216,12 +218,12 @@ def cifar_family() -> None:
     st.graphviz_chart(stage_dot(f"cifar-{n}", False, language()))
 
 
-tabs = st.tabs([_("Block gallery"), _("The live model"), _("ResNet family"), _("CIFAR family")])
-with tabs[0]:
-    block_gallery()
-with tabs[1]:
-    live_model()
-with tabs[2]:
-    resnet_family()
-with tabs[3]:
-    cifar_family()
+# Lazy tabs: only the open section runs (the family tab counts multiply-adds of five nets).
+SECTIONS = ((N_("Block gallery"), block_gallery), (N_("The live model"), live_model),
+            (N_("ResNet family"), resnet_family), (N_("CIFAR family"), cifar_family))
+tabs = st.tabs([_(t) for t, _f in SECTIONS], key="ar_tab", on_change="rerun")
+for tab, (_t, section) in zip(tabs, SECTIONS):
+    if tab.open is not False:  # None: state not tracked yet (first run), draw the first tab
+        with tab:
+            section()
+        break

@@ -9,6 +9,7 @@ import torch
 
 from resviz.data import load
 from resviz.figures import gradients as figs
+from resviz.figures.style import series_label
 from resviz.i18n import _
 from resviz.probes import attribution, shattered
 from resviz.probes.gradients import (
@@ -56,14 +57,15 @@ charts.show(figs.init_norms(norms), key="gf_init")
 ratios = {k: first_last_ratio(v) for k, v in norms.items()}
 cols = st.columns(4)
 for col, name in zip(cols, ("plain", "residual (original)", "highway", "gated")):
-    col.metric(_("first / last block: {name}").format(name=name), fmt_ratio(ratios[name]))
+    col.metric(_("first / last block: {name}").format(name=series_label(name)),
+               fmt_ratio(ratios[name]))
 st.caption(_("Ratio of the first block's gradient norm to the last block's: 1 is perfect flow, "
              "far below 1 is vanishing, far above 1 exploding. Without normalisation a plain "
              "net's gradient vanishes toward the input; with batch normalisation it explodes; "
              "residual nets stay within a much narrower band."))
 with st.expander(_("All variants")):
-    st.dataframe([{"network": k, "first / last": fmt_ratio(r)} for k, r in ratios.items()],
-                 hide_index=True)
+    st.dataframe([{_("network"): series_label(k), _("first / last"): fmt_ratio(r)}
+                  for k, r in ratios.items()], hide_index=True)
 
 # --- Over training -----------------------------------------------------------------------
 st.subheader(_("Over training"))

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 
 import plotly.graph_objects as go
 
-from resviz.figures.style import base_layout, color
+from resviz.figures.style import base_layout, color, mix
 from resviz.i18n import _
 from resviz.probes.architecture import BlockInfo, LayerGraph, Node
 
@@ -35,6 +35,13 @@ EDGE_STYLE = {
 def q(text: str) -> str:
     """A quoted DOT string."""
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def edge_label(text: str) -> str:
+    """An edge label set off from its edge: graphviz puts the label's left side against the
+    line, and the browser's font is wider than graphviz's estimate, so a thick shortcut edge
+    would cut the first letter ("identity"). Two en spaces keep the gap."""
+    return q("\u2002\u2002" + text)
 
 
 def _role(n: Node) -> str:
@@ -119,7 +126,7 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
         text = {"shortcut": _("identity ×{k}"), "removed": _("removed ×{k}"),
                 "projection": _("1×1 projection ×{k}"), "pad": _("zero-pad ×{k}")}[loop_kind].format(
                     k=len(run))
-    edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={q(text)}, class="{loop_kind}"];'
+    edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={edge_label(text)}, class="{loop_kind}"];'
     return rid, node + "\n  " + edge
 
 
@@ -177,8 +184,9 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
         seen.add((src, dst))
         label = ""
         if edge_labels and kind != "data":
-            label = ", label=" + q({"shortcut": _("identity"), "removed": _("removed"),
-                                    "projection": _("projection"), "pad": _("zero-pad")}[kind])
+            label = ", label=" + edge_label({"shortcut": _("identity"), "removed": _("removed"),
+                                             "projection": _("projection"),
+                                             "pad": _("zero-pad")}[kind])
         lines.append(f'  {src} -> {dst} [{EDGE_STYLE[kind]}{label}, class="{kind}"];')
     lines.append("}")
     return "\n".join(lines)
@@ -193,11 +201,16 @@ def count_class(dot: str, cls: str) -> int:
 
 
 def errors_figure(names: Sequence[str], errors: Sequence[float | None], title: str,
-                  highlight: str | None = None, fail_at: float = 20.0) -> go.Figure:
-    """The paper's error per block (horizontal bars); a run that failed is drawn at `fail_at`."""
+                  highlight: str | None = None, fail_at: float = 20.0,
+                  plain: str | None = None) -> go.Figure:
+    """The paper's error per block (horizontal bars); a run that failed is drawn at `fail_at`.
+    Bars take their family's colour (the plain net red, residual units blue); `highlight`, the
+    reference unit, is a darker blue."""
     values = [fail_at if e is None else e for e in errors]
     text = [_("fails (>{v:g}%)").format(v=fail_at) if e is None else f"{e:.2f}%" for e in errors]
-    colors = [color("residual") if n != highlight else color("plain") for n in names]
+    colors = [color("plain") if n == plain else
+              mix(color("residual"), "#000000", 0.45) if n == highlight else
+              mix(color("residual"), "#ffffff", 0.25) for n in names]
     fig = go.Figure(go.Bar(x=values, y=list(names), orientation="h", text=text,
                            marker_color=colors, textposition="auto"))
     fig.update_yaxes(autorange="reversed")
