@@ -16,7 +16,7 @@ from ui import params
 # Streamlit leaves about 6rem above the first element; the title moves up in every mode.
 PAGE_CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 [data-testid="stDataFrame"], [data-testid="stTable"] { max-width: 100%; overflow-x: auto; }
 </style>
 """
@@ -26,7 +26,7 @@ PRESENTER_CSS = """
 html, body, [class*="css"], .stMarkdown p, .stMarkdown li { font-size: 1.35rem !important; }
 h1 { font-size: 2.6rem !important; padding-top: 0 !important; }
 h2 { font-size: 2.1rem !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 0.75rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 4.5rem !important; }  /* under the top menu */
 </style>
 """
 

@@ -242,7 +242,7 @@ def cifar_figure(rows: Sequence[dict], selected: dict) -> go.Figure:
                     mode="lines+markers", name=_("parameters (M), counted"), marker_color=color("", 4))
     fig.add_scatter(x=[selected["depth"]], y=[selected["params"] / 1e6], yaxis="y2", mode="markers",
                     name=_("ResNet-{d}").format(d=selected["depth"]),
-                    marker=dict(size=16, symbol="star", color=color("plain")))
+                    marker=dict(size=16, symbol="star", color=color("", 6)))
     fig.update_layout(xaxis=dict(title=_("depth 6n + 2 (log scale)"), type="log"),
                       yaxis=dict(title=_("test error (%)")),
                       yaxis2=dict(title=_("parameters (M)"), overlaying="y", side="right",
