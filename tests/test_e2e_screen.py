@@ -45,7 +45,9 @@ def _watch(page: Any) -> list[str]:
 
 
 def _nav_texts(page: Any) -> list[str]:
-    return [t.strip() for t in page.locator(NAV_LINKS).all_inner_texts() if t.strip()]
+    """The visible label of every navigation link (the icon's ligature name is its first line)."""
+    return [t.strip().split("\n")[-1].strip() for t in page.locator(NAV_LINKS).all_inner_texts()
+            if t.strip()]
 
 
 @pytest.mark.parametrize("first", ["playground", "gradients"])
@@ -75,6 +77,21 @@ def test_a_deep_link_opened_first_is_the_whole_app_and_stays_offline(playwright:
         browser.close()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "streamlit 1.67 starts every server in pages-directory mode while a top-level pages/ folder "
+    "exists: the first deep link gets a 'Page not found' dialog from _mpa_v1 before app.py's "
+    "st.navigation takes over. Fix: rename the top-level pages/ folder (e.g. to views/)."))
+def test_a_deep_link_opened_first_shows_no_page_not_found_dialog(playwright: Any) -> None:
+    browser = bu.launch(playwright)
+    try:
+        with bu.streamlit_server() as (base, _proc):
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            bu.open_page(page, f"{base}/architecture", timeout=TIMEOUT)
+            assert page.get_by_text("Page not found").count() == 0
+    finally:
+        browser.close()
+
+
 def test_presenter_mode_keeps_navigation_and_puts_charts_on_the_first_screen(playwright: Any
                                                                              ) -> None:
     browser = bu.launch(playwright)
@@ -83,6 +100,7 @@ def test_presenter_mode_keeps_navigation_and_puts_charts_on_the_first_screen(pla
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             outside = _watch(page)
             bu.open_page(page, f"{base}/gradients?presenter=1&lang=zh", timeout=TIMEOUT)
+            page.keyboard.press("Escape")  # the first deep link's spurious 'Page not found'
             chart = page.locator("[data-testid=stPlotlyChart]").first
             chart.wait_for(timeout=TIMEOUT)
             nav = page.locator("[data-testid=stTopNavLink]")

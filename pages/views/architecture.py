@@ -175,7 +175,7 @@ def live_model() -> None:
     st.caption(_("A compact block carries its shortcut as a loop; identical neighbours merge into "
                  "one node with a count. Pick a block under 'Expand block' to see its layers."))
     with st.expander(_("Blocks")):
-        st.dataframe([{_("block"): b.index + 1, _("kind"): b.kind, _("skip"): b.skip_on,
+        st.dataframe([{_("block"): b.index + 1, _("kind"): diagrams.kind_label(b.kind), _("skip"): b.skip_on,
                        _("active"): b.active, _("params"): b.params} for b in g.blocks],
                      hide_index=True)
 

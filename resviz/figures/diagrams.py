@@ -63,6 +63,12 @@ def _role(n: Node) -> str:
     return "act"
 
 
+def kind_label(kind: str) -> str:
+    """A block kind in the reader's language: "residual · original" -> "残差网络 · 原始（后激活）"
+    (class names such as Bottleneck pass through)."""
+    return " · ".join(_(part) for part in str(kind).split(" · "))
+
+
 def _fmt_shape(shape: tuple[int, ...] | None) -> str:
     return "×".join(map(str, shape[1:])) if shape else ""
 
@@ -109,9 +115,10 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
     params = sum(g.blocks[i].params for i in run)
     a, b = (first.name, last.name) if first.stage else (first.index + 1, last.index + 1)
     if len(run) == 1:
-        label = _("block {i}\n{kind}").format(i=a, kind=first.kind)
+        label = _("block {i}\n{kind}").format(i=a, kind=kind_label(first.kind))
     else:
-        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=a, b=b, k=len(run), kind=first.kind)
+        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=a, b=b, k=len(run),
+                                                          kind=kind_label(first.kind))
     label += "\n" + _("{n} params").format(n=f"{params:,}")
     tip = _("Collapsed: pick a block to expand it.")
     rid = f"run{first.index}"
@@ -167,7 +174,7 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
             continue
         inner = [node_dot(n) for n in members.get(b.index, [])]
         if clusters and inner:
-            label = _("block {i} · {kind}").format(i=b.index + 1, kind=b.kind)
+            label = _("block {i} · {kind}").format(i=b.index + 1, kind=kind_label(b.kind))
             lines.append(f"  subgraph cluster_{b.index} {{ label={q(label)}; style=\"rounded,dashed\"; "
                          'color="#999999"; fontsize=9;')
             lines += ["    " + t for t in inner] + ["  }"]
