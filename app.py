@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from resviz.device import limit_threads
@@ -9,12 +11,17 @@ from resviz.i18n import _
 from ui import layout
 from ui.nav import PAGES
 
+# A local file, not ":material/...:" (which the browser fetches from fonts.gstatic.com) nor an
+# emoji shortcode: a classroom network may have no internet at all.
+FAVICON = str(Path(__file__).resolve().parent / "assets" / "favicon.png")
+
 limit_threads()
-st.set_page_config(page_title="ResViz", page_icon=":material/call_split:", layout="wide",
+st.set_page_config(page_title="ResViz", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state=layout.sidebar_state())
 layout.language_from_url()
 pages = [st.Page(p.path, title=_(p.title), icon=p.icon, url_path=p.url, default=i == 0)
          for i, p in enumerate(PAGES)]
-current = st.navigation(pages)
-layout.sidebar()
+current = st.navigation(pages, position=layout.nav_position())
+lesson_slot = layout.sidebar()
 current.run()
+layout.lesson_link(lesson_slot)

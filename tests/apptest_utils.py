@@ -18,6 +18,10 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 1
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    # Before its first run AppTest finds a page by file name, which misses a page whose
+    # url_path differs from its file's stem (gradient_flow.py is /gradients): run the app once
+    # so st.navigation registers the pages, then switch.
+    at.run()
     at.switch_page(page)
     at.run()
     return at

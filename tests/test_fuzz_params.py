@@ -9,6 +9,7 @@ key and leave the default. Each example is one AppTest run (seconds), so example
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,3 +168,28 @@ def test_shared_sidebar_keys_fall_back_through_the_entry_point() -> None:
     assert all(f"'{k}'" in notices for k in ("lang", "presenter", "device")), notices
     assert at.session_state["lang"] == "en" and at.session_state["presenter"] is False
     assert at.session_state["device"] == "auto"
+
+
+HIDE_TOKENS = st.sampled_from(["ar_group", "ar_width", "ar_*", "settings", "lang", "*", "", " ",
+                               "no such", "<b>x</b>", "../../etc", "🎛️", "\x00", "a" * 60,
+                               "ar_group,ar_group", "%2C"])
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(HIDE_TOKENS, max_size=6))
+def test_any_hide_list_is_safe_and_hides_exactly_what_it_names(tokens: list[str]) -> None:
+    """A lesson link's `hide=` never raises; a well-formed key, pattern or group hides exactly
+    its widgets, anything else is ignored, and the hidden values still apply."""
+    from fnmatch import fnmatchcase
+
+    at = open_page("pages/views/architecture.py", {"hide": ",".join(tokens), "ar_width": "32"})
+    no_exception(at)
+    named = {t.strip() for tok in tokens for t in tok.split(",")}
+    groups = {"settings": ("lang", "presenter", "export_format", "device")}
+    pats = [p for t in named if re.fullmatch(r"[A-Za-z0-9_*]{1,40}", t)
+            for p in groups.get(t, (t,))]
+    for key in ("ar_group", "ar_conv", "ar_width", "lang", "device"):
+        drawn = any(w.key == key for w in [*at.radio, *at.toggle, *at.select_slider, *at.selectbox])
+        assert drawn == (not any(fnmatchcase(key, p) for p in pats)), (key, tokens)
+    assert at.session_state["ar_width"] == 32  # hidden or not, the link's value holds

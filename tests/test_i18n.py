@@ -95,3 +95,78 @@ def test_update_keeps_existing_translations(tmp_path, monkeypatch) -> None:
     assert "A brand new string {n}" in after and not after["A brand new string {n}"].string
     kept = tool.known_translations(after)
     assert all(kept.get(k) == v for k, v in before.items())  # active or obsolete, never lost
+
+
+# --- the figures' labels: every page opened in Chinese ------------------------------------------
+
+# Names of families, unit orderings and measurements that figure code writes into legends,
+# titles and axes; none may reach a Chinese page untranslated. Family code names are lower case
+# ("Highway 网络" and "LSTM" are proper names a translation keeps).
+ENGLISH_LABEL = re.compile(
+    r"\b(plain|residual|highway|gated|lstm|original|bn_after_add|relu_before_add|relu_preact|"
+    r"full_preact|(?i:conductance|training|test|accuracy|loss|gradient|block|step|depth|paper|"
+    r"counted|parameters|error))\b")
+
+
+def figure_texts(fig: dict) -> list[str]:
+    """Every string a reader sees in a figure: title, legend, axes, annotations, categories."""
+    out: list[str] = []
+    lay = fig.get("layout", {})
+
+    def title(obj: object) -> None:
+        if isinstance(obj, dict):
+            obj = obj.get("text")
+        if isinstance(obj, str):
+            out.append(obj)
+
+    title(lay.get("title"))
+    for k, v in lay.items():
+        if re.fullmatch(r"[xy]axis\d*", k) and isinstance(v, dict):
+            title(v.get("title"))
+            out += [str(t) for t in v.get("ticktext", []) or []]
+        if k.startswith("coloraxis") and isinstance(v, dict):
+            title(v.get("colorbar", {}).get("title"))
+    out += [a.get("text", "") for a in lay.get("annotations", [])]
+    for t in fig.get("data", []):
+        if t.get("showlegend") is not False and t.get("name"):
+            out.append(str(t["name"]))
+        title(t.get("colorbar", {}).get("title"))
+        for axis in ("x", "y"):
+            vals = t.get(axis)
+            if isinstance(vals, list):
+                out += [v for v in vals if isinstance(v, str)]
+    return out
+
+
+def english_in_figures(figs: list[dict]) -> list[str]:
+    return sorted({s for f in figs for s in figure_texts(f) if ENGLISH_LABEL.search(s)})
+
+
+def test_the_label_check_finds_english() -> None:
+    fig = {"layout": {"title": {"text": "梯度"}, "xaxis": {"title": {"text": "block"}}},
+           "data": [{"name": "residual (original)"}, {"name": "残差", "x": ["plain", "残差"]}]}
+    assert english_in_figures([fig]) == ["block", "plain", "residual (original)"]
+    assert english_in_figures([{"layout": {"title": "ResNet-110 的误差"}, "data": []}]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", [p.path for p in __import__("ui.nav").nav.PAGES],
+                         ids=lambda p: Path(p).stem)
+def test_no_figure_label_is_left_in_english(page: str) -> None:
+    """A Chinese class sees no English family, ordering or measurement name in any chart."""
+    from apptest_utils import figures, no_exception, open_page
+
+    i18n.set_language("zh")  # AppTest formats widget options in this thread too
+    try:
+        at = open_page(page, {"lang": "zh"}, timeout=300)
+        no_exception(at)
+        figs = figures(at)
+        if page.endswith("architecture.py"):  # lazy tabs: visit every section
+            for label in ("ResNet 家族", "CIFAR 系列"):
+                at.session_state["ar_tab"] = label
+                at.run()
+                figs += figures(at)
+    finally:
+        i18n.set_language("en")
+    assert len(figs) > 0 or page.endswith(("degradation.py", "lesion.py"))
+    assert english_in_figures(figs) == []

@@ -17,6 +17,13 @@ def dots(at) -> list[str]:
     return [el.proto.spec for el in at.get("graphviz_chart")]
 
 
+def open_tab(at, label: str) -> None:
+    """The page's tabs are lazy (only the open one runs): open one as a click would."""
+    at.session_state["ar_tab"] = label
+    at.run()
+    no_exception(at)
+
+
 @pytest.fixture(scope="module")
 def at():
     at = open_page(PAGE, timeout=240)
@@ -25,6 +32,7 @@ def at():
 
 
 def test_gallery_draws_each_ordering_and_follows_the_group(at) -> None:
+    open_tab(at, "Block gallery")
     gallery = dots(at)[:6]  # the default group: plain + the five orderings
     assert count_class(gallery[0], "removed") == 1 and count_class(gallery[0], "shortcut") == 0
     assert all(count_class(d, "shortcut") == 1 for d in gallery[1:])
@@ -38,7 +46,17 @@ def test_gallery_draws_each_ordering_and_follows_the_group(at) -> None:
     at.radio(key="ar_group").set_value("orderings").run()
 
 
+def test_only_the_open_tab_runs(at) -> None:
+    open_tab(at, "Block gallery")
+    assert at.get("graphviz_chart") and not any(k in el.proto.id for el in at.get("plotly_chart")
+                                                for k in ("ar_macs", "ar_cifar"))
+    open_tab(at, "CIFAR family")
+    assert figure(at, "ar_cifar") and not any("ar_errors" in el.proto.id
+                                              for el in at.get("plotly_chart"))
+
+
 def test_family_table_and_stage_diagram_follow_the_model(at) -> None:
+    open_tab(at, "ResNet family")
     macs = figure(at, "ar_macs")["data"]
     v15, v1, paper = (dict(zip(t["x"], t["y"])) for t in macs)
     assert paper["resnet50"] == 3.8 and abs(v1["resnet50"] / 3.8 - 1) < 0.03
@@ -52,6 +70,7 @@ def test_family_table_and_stage_diagram_follow_the_model(at) -> None:
 
 
 def test_cifar_slider_moves_the_selected_model(at) -> None:
+    open_tab(at, "CIFAR family")
     star = figure(at, "ar_cifar")["data"][2]
     assert star["x"] == [20]
     at.select_slider(key="ar_n").set_value(9).run()
@@ -65,11 +84,10 @@ def test_live_model_draws_the_playground_net_with_its_removed_skip(at) -> None:
                            "B": NetworkSpec(family="plain", depth=3, width=4)}, TrainSpec(steps=1))
     run.models["A"].set_skips([i != 30 for i in range(60)])
     at.session_state[session.KEY] = run
-    at.run()
-    no_exception(at)
+    open_tab(at, "The live model")
     live = next(d for d in dots(at) if 'label="Model ' in d)
     # 60 blocks: collapsed into three runs (30 on, block 31 off, 29 on), each with its loop
-    assert count_class(live, "run") == 3 and 'label="removed", class="removed"' in live
+    assert count_class(live, "run") == 3 and 'removed", class="removed"' in live
     at.selectbox(key="ar_focus").set_value(31).run()
     live = next(d for d in dots(at) if 'label="Model ' in d)
     assert "cluster_30" in live and count_class(live, "removed") == 1

@@ -3,11 +3,18 @@
 On the first run of a session a widget takes its value from `st.query_params` when that
 value is valid, else the default plus a visible notice. Its value is also kept in a
 non-widget session key, so leaving a page and coming back loses nothing.
+
+Lesson links: `hide=k1,k2,group` in the URL hides those widgets (keys, `*` patterns, or group
+names registered with `group()`). A hidden widget is not drawn, yet its value (from the URL, the
+session or the default) still applies, so a teacher can fix a setting and show only the
+controls the lesson is about. Widgets that are not URL parameters (buttons) ask `shown(key)`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 import streamlit as st
@@ -18,6 +25,56 @@ from resviz.i18n import _
 _NOTICES = "_param_notices"
 _SLOT = "_param_notice_slot"
 _KEEP = "_keep_"
+KEEP = _KEEP  # the prefix of the kept copies (read by ui/layout before the widgets exist)
+HIDE = "hide"
+_DRAWN = "_params_drawn"
+_TOKEN = re.compile(r"[A-Za-z0-9_*]{1,40}")
+_GROUPS: dict[str, tuple[str, ...]] = {}
+
+
+def group(name: str, *patterns: str) -> None:
+    """Register a named group of widget keys (or `*` patterns) that a lesson link can hide."""
+    _GROUPS[name] = tuple(patterns)
+
+
+def groups() -> dict[str, tuple[str, ...]]:
+    return dict(_GROUPS)
+
+
+def hidden_list() -> list[str]:
+    """The keys, patterns and groups the link's `hide=` names (malformed entries are dropped)."""
+    raw = str(st.query_params.get(HIDE, ""))[:2000]
+    return [t for t in (x.strip() for x in raw.split(",")[:100]) if _TOKEN.fullmatch(t)]
+
+
+def hidden(key: str) -> bool:
+    """Whether this view's lesson link hides the widget with this key."""
+    for token in hidden_list():
+        patterns = _GROUPS.get(token, (token,))
+        if any(fnmatchcase(key, p) for p in patterns):
+            return True
+    return False
+
+
+def shown(key: str, label: str | None = None) -> bool:
+    """For widgets that are not URL parameters (buttons): draw it unless the link hides it."""
+    _seen(key, label or key)
+    return not hidden(key)
+
+
+def _seen(key: str, label: str) -> None:
+    st.session_state.setdefault(_DRAWN, {})[key] = label
+
+
+def drawn() -> dict[str, str]:
+    """key -> label of every control offered in this run (hidden ones included)."""
+    return dict(st.session_state.get(_DRAWN, {}))
+
+
+def _skip(key: str, label: str) -> bool:
+    """Record the widget for the lesson-link maker; True when the link hides it."""
+    _seen(key, label)
+    return hidden(key)
 
 
 def _parse(raw: str, kind: type, lo: float | None, hi: float | None,
@@ -88,6 +145,8 @@ def _publish(key: str, default: Any) -> Any:
 def select(key: str, label: str, options: Sequence[Any], default: Any,
            fmt: Callable[[Any], str] | None = None, container: Any = st, **kw: Any) -> Any:
     _initial(key, default, type(default), options=options)
+    if _skip(key, label):
+        return _publish(key, default)
     container.selectbox(label, options, key=key, format_func=fmt or str, **kw)
     return _publish(key, default)
 
@@ -95,6 +154,8 @@ def select(key: str, label: str, options: Sequence[Any], default: Any,
 def radio(key: str, label: str, options: Sequence[Any], default: Any,
           fmt: Callable[[Any], str] | None = None, container: Any = st, **kw: Any) -> Any:
     _initial(key, default, type(default), options=options)
+    if _skip(key, label):
+        return _publish(key, default)
     container.radio(label, options, key=key, format_func=fmt or str, **kw)
     return _publish(key, default)
 
@@ -103,6 +164,8 @@ def slider(key: str, label: str, lo: int | float, hi: int | float, default: int 
            step: int | float | None = None, container: Any = st, **kw: Any) -> Any:
     kind = float if isinstance(default, float) else int
     _initial(key, default, kind, lo, hi)
+    if _skip(key, label):
+        return _publish(key, default)
     container.slider(label, kind(lo), kind(hi), key=key,
                      step=None if step is None else kind(step), **kw)
     return _publish(key, default)
@@ -111,12 +174,16 @@ def slider(key: str, label: str, lo: int | float, hi: int | float, default: int 
 def select_slider(key: str, label: str, options: Sequence[Any], default: Any,
                   container: Any = st, **kw: Any) -> Any:
     _initial(key, default, type(default), options=options)
+    if _skip(key, label):
+        return _publish(key, default)
     container.select_slider(label, options, key=key, **kw)
     return _publish(key, default)
 
 
 def toggle(key: str, label: str, default: bool, container: Any = st, **kw: Any) -> bool:
     _initial(key, default, bool)
+    if _skip(key, label):
+        return _publish(key, default)
     container.toggle(label, key=key, **kw)
     return _publish(key, default)
 
@@ -134,5 +201,6 @@ def show_notices() -> None:
 
 
 def end_notices() -> None:
-    """Forget the previous run's header slot; called at the start of every run."""
+    """Forget the previous run's header slot and controls; called at the start of every run."""
     st.session_state.pop(_SLOT, None)
+    st.session_state.pop(_DRAWN, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from resviz import resnet_family as rf
@@ -9,11 +10,19 @@ from resviz.experiments import arch
 from resviz.figures import diagrams
 from resviz.i18n import _, language
 from resviz.models import build
+from resviz.presets import N_
 from resviz.probes.architecture import LayerGraph, trace
 from resviz.spec import NetworkSpec
 from ui import charts, layout, params, session
 
 CIFAR_N = [*range(1, 19), 200]  # depth 8 ... 110, and ResNet-1202
+# The gallery's columns wrap below ~300 px each (at 1024 px three would cut the formulas off);
+# a formula wider than its column scrolls instead of being clipped.
+GALLERY_CSS = """<style>
+.st-key-ar_gallery [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+.st-key-ar_gallery [data-testid="stColumn"] { min-width: 290px; }
+.katex-display { overflow-x: auto; overflow-y: hidden; }
+</style>"""
 
 layout.header(_("Architecture"), _(
     "What the networks are, drawn from the modules themselves: each diagram below is traced "
@@ -29,6 +38,21 @@ def _table(rows: list[dict]) -> list[dict]:
     return [{_(k): v for k, v in r.items()} for r in rows]
 
 
+def _wide_table(rows: list[dict]) -> None:
+    """A table of more than five columns is cut off on the right at 1024 px (the grid scrolls
+    with no visible cue): show it transposed, one column per row of data, headed by its first
+    field, as a static table that fits the page."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    if len(keys) <= 5:
+        st.dataframe(rows, hide_index=True)
+        return
+    cols = {keys[0]: keys[1:]}
+    cols.update({str(r[keys[0]]): [str(r[k]) for k in keys[1:]] for r in rows})
+    st.table(pd.DataFrame(cols).set_index(keys[0]))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def gallery_dot(key: str, width: int, conv: bool, lang: str) -> tuple[str, list[dict]]:
     g = arch.gallery_graph(key, width, conv)
@@ -41,6 +65,11 @@ def stage_dot(name: str, expand_all: bool, lang: str) -> str:
 
 
 def block_gallery() -> None:
+    with st.container(key="ar_gallery"):
+        _gallery()
+
+
+def _gallery() -> None:
     st.latex(r"H(x) = x + \mathcal{F}(x) \quad\Longleftrightarrow\quad \mathcal{F}(x) = H(x) - x")
     groups = {"orderings": _("Residual unit orderings"), "gates": _("Highway and gated"),
               "shortcuts": _("Shortcut variants")}
@@ -52,30 +81,34 @@ def block_gallery() -> None:
     width = params.select_slider("ar_width", _("Width"), [4, 8, 16, 32, 64], 16, container=c3)
     entries = [e for e in arch.gallery() if e.group == group]
     original = next(e for e in arch.gallery() if e.key == "original")
-    cols = st.columns(3)
-    for i, e in enumerate(entries):
-        with cols[i % 3]:
-            st.markdown(f"**{e.title}**")
-            if e.error is not None:
-                st.metric(_("ResNet-110 error, CIFAR-10 (paper)"), f"{e.error:.2f}%",
-                          delta=None if e.key == "original" else f"{e.error - original.error:+.2f}",
-                          delta_color="inverse")
-            elif e.fails:
-                st.metric(_("ResNet-110 error, CIFAR-10 (paper)"), _("fails"))
-            dot, rows = gallery_dot(e.key, width, conv, language())
-            st.graphviz_chart(dot)
-            st.latex(r"\footnotesize\begin{gathered}" + e.formula + r"\end{gathered}")
-            if e.note:
-                st.caption(e.note)
-            with st.expander(_("Layers: output shape and parameters")):
-                st.dataframe(_table(rows), hide_index=True)
+    # rows of three that wrap to two or one on a narrow screen (GALLERY_CSS)
+    st.html(GALLERY_CSS)
+    for start in range(0, len(entries), 3):
+        cols = st.columns(3)
+        for e, col in zip(entries[start:start + 3], cols):
+            with col:
+                st.markdown(f"**{e.title}**")
+                if e.error is not None:
+                    st.metric(_("ResNet-110 error, CIFAR-10 (paper)"), f"{e.error:.2f}%",
+                              delta=None if e.key == "original" else f"{e.error - original.error:+.2f}",
+                              delta_color="inverse")
+                elif e.fails:
+                    st.metric(_("ResNet-110 error, CIFAR-10 (paper)"), _("fails"))
+                dot, rows = gallery_dot(e.key, width, conv, language())
+                st.graphviz_chart(dot)
+                st.latex(r"\footnotesize\begin{gathered}" + e.formula + r"\end{gathered}")
+                if e.note:
+                    st.caption(e.note)
+                with st.expander(_("Layers: output shape and parameters")):
+                    st.dataframe(_table(rows), hide_index=True)
     ranked = entries if group != "gates" else []
     if group == "shortcuts":
         ranked = [original, *entries]
     if ranked:
         fig = diagrams.errors_figure([e.title for e in ranked], [e.error for e in ranked],
                                      _("He et al. 2016: CIFAR-10 error of ResNet-110 per block"),
-                                     highlight=original.title)
+                                     highlight=original.title,
+                                     plain=next((e.title for e in ranked if e.key == "plain"), None))
         charts.show(fig, key="ar_errors")
         st.caption(_("Keep the shortcut a clean identity: every operation put on it (scaling, "
                      "gating, a 1×1 convolution, dropout) raised the error, and the best unit, full "
@@ -142,7 +175,7 @@ def live_model() -> None:
     st.caption(_("A compact block carries its shortcut as a loop; identical neighbours merge into "
                  "one node with a count. Pick a block under 'Expand block' to see its layers."))
     with st.expander(_("Blocks")):
-        st.dataframe([{_("block"): b.index + 1, _("kind"): b.kind, _("skip"): b.skip_on,
+        st.dataframe([{_("block"): b.index + 1, _("kind"): diagrams.kind_label(b.kind), _("skip"): b.skip_on,
                        _("active"): b.active, _("params"): b.params} for b in g.blocks],
                      hide_index=True)
 
@@ -159,7 +192,7 @@ def _family_rows() -> list[dict]:
 
 def resnet_family() -> None:
     rows = _family_rows()
-    st.dataframe([{
+    _wide_table([{
         _("model"): r["model"], _("blocks per stage"): str(r["blocks"]), _("block"): r["block"],
         _("parameters (counted)"): f"{r['params']:,}",
         _("torchvision docs"): f"{r['params_torchvision']:,}",
@@ -167,7 +200,7 @@ def resnet_family() -> None:
         _("stride on the 1×1 (v1)"): round(r["gmacs_v1"], 2),
         _("paper"): r["gmacs_paper"],
         _("v1.5 vs paper"): f"{r['gmacs'] / r['gmacs_paper'] - 1:+.1%}",
-    } for r in rows], hide_index=True)
+    } for r in rows])
     charts.show(diagrams.macs_figure(rows), key="ar_macs")
     st.markdown(_(
         "**FLOPs or multiply-adds?** The paper's 'FLOPs' are multiply-adds: one multiplication "
@@ -186,7 +219,7 @@ def resnet_family() -> None:
     chosen = params.select("ar_model", _("Model"), list(rf.TORCHVISION), "resnet50", container=c1)
     expand_all = params.toggle("ar_stage_all", _("Draw every block"), False, container=c2)
     row = rf.family_row(chosen)
-    st.dataframe(_table(row["stages"]), hide_index=True)
+    _wide_table(_table(row["stages"]))
     st.graphviz_chart(stage_dot(chosen, expand_all, language()))
     st.caption(_("Orange: the 1×1 convolution (with BN) that projects the shortcut where a stage "
                  "changes width or resolution; blue: identity shortcuts. Identical blocks of a "
@@ -212,16 +245,16 @@ def cifar_family() -> None:
     st.caption(_("He et al. 2015, Table 6. The paper's ResNet-1202 (19.4 M parameters) reaches "
                  "7.93%: worse than ResNet-110, which the authors attribute to overfitting, not "
                  "to degradation. Shortcuts between stages are parameter-free (zero padding)."))
-    st.dataframe(_table(row["stages"]), hide_index=True)
+    _wide_table(_table(row["stages"]))
     st.graphviz_chart(stage_dot(f"cifar-{n}", False, language()))
 
 
-tabs = st.tabs([_("Block gallery"), _("The live model"), _("ResNet family"), _("CIFAR family")])
-with tabs[0]:
-    block_gallery()
-with tabs[1]:
-    live_model()
-with tabs[2]:
-    resnet_family()
-with tabs[3]:
-    cifar_family()
+# Lazy tabs: only the open section runs (the family tab counts multiply-adds of five nets).
+SECTIONS = ((N_("Block gallery"), block_gallery), (N_("The live model"), live_model),
+            (N_("ResNet family"), resnet_family), (N_("CIFAR family"), cifar_family))
+tabs = st.tabs([_(t) for t, _f in SECTIONS], key="ar_tab", on_change="rerun")
+for tab, (_t, section) in zip(tabs, SECTIONS):
+    if tab.open is not False:  # None: state not tracked yet (first run), draw the first tab
+        with tab:
+            section()
+        break

@@ -10,6 +10,7 @@ import torch
 from resviz.data import load
 from resviz.experiments import degradation as deg
 from resviz.figures import gradients as figs
+from resviz.figures.style import series_label
 from resviz.i18n import _
 from resviz.init import INITIALISERS
 from resviz.presets import N_
@@ -78,13 +79,14 @@ def at_init() -> None:
     ratios = {k: first_last_ratio(v) for k, v in norms["inputs"].items()}
     cols = st.columns(4)
     for col, name in zip(cols, ("plain", "residual (original)", "highway", "gated")):
-        col.metric(_("first / last block: {name}").format(name=name), fmt_ratio(ratios[name]))
+        col.metric(_("first / last block: {name}").format(name=series_label(name)),
+                  fmt_ratio(ratios[name]))
     st.caption(_("Ratio of ‖∂L/∂x‖ at the first block's input to that at the last block's: 1 is "
                  "perfect flow, far below 1 vanishing, far above 1 exploding. Measured now: the "
                  "plain net's gradient {p}; the residual net's {r}.").format(
         p=_(VERDICTS[verdict(ratios["plain"])]), r=_(VERDICTS[verdict(ratios["residual (original)"])])))
     with st.expander(_("All variants")):
-        st.dataframe([{"network": k, "first / last (∂L/∂x)": fmt_ratio(r),
+        st.dataframe([{_("network"): series_label(k), "first / last (∂L/∂x)": fmt_ratio(r),
                        "first / last (∂L/∂θ)": fmt_ratio(first_last_ratio(norms["params"][k]))}
                       for k, r in ratios.items()], hide_index=True)
 

@@ -40,7 +40,7 @@ def _orderings_result(progress=None) -> dict:
 
 def step_box(step: story.Step) -> st.delta_generator.DeltaGenerator:
     """Title, text and the button for one step; returns the column where its figure goes."""
-    st.subheader(_(step.title))
+    st.subheader(_(step.title), anchor=f"step-{step.key}")
     text, fig = st.columns([2, 3])
     with text:
         st.markdown(_(step.text))
@@ -153,6 +153,8 @@ def orderings_figure(col) -> None:
 
 
 probes = _probes()
+# The page is long: a table of contents to jump to a step (each step's header has an anchor).
+st.markdown(" · ".join(f"[{_(s.title)}](#step-{s.key})" for s in story.STEPS))
 
 for step in story.STEPS:
     col = step_box(step)

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 
 import plotly.graph_objects as go
 
-from resviz.figures.style import base_layout, color
+from resviz.figures.style import base_layout, color, mix
 from resviz.i18n import _
 from resviz.probes.architecture import BlockInfo, LayerGraph, Node
 
@@ -37,6 +37,13 @@ def q(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def edge_label(text: str) -> str:
+    """An edge label set off from its edge: graphviz puts the label's left side against the
+    line, and the browser's font is wider than graphviz's estimate, so a thick shortcut edge
+    would cut the first letter ("identity"). Two en spaces keep the gap."""
+    return q("\u2002\u2002" + text)
+
+
 def _role(n: Node) -> str:
     t = n.type
     if n.kind in ("input", "output"):
@@ -54,6 +61,12 @@ def _role(n: Node) -> str:
     if "Pool" in t or t in ("Flatten", "shortcut"):
         return "pool"
     return "act"
+
+
+def kind_label(kind: str) -> str:
+    """A block kind in the reader's language: "residual · original" -> "残差网络 · 原始（后激活）"
+    (class names such as Bottleneck pass through)."""
+    return " · ".join(_(part) for part in str(kind).split(" · "))
 
 
 def _fmt_shape(shape: tuple[int, ...] | None) -> str:
@@ -102,9 +115,10 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
     params = sum(g.blocks[i].params for i in run)
     a, b = (first.name, last.name) if first.stage else (first.index + 1, last.index + 1)
     if len(run) == 1:
-        label = _("block {i}\n{kind}").format(i=a, kind=first.kind)
+        label = _("block {i}\n{kind}").format(i=a, kind=kind_label(first.kind))
     else:
-        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=a, b=b, k=len(run), kind=first.kind)
+        label = _("blocks {a}–{b}\n{k} × {kind}").format(a=a, b=b, k=len(run),
+                                                          kind=kind_label(first.kind))
     label += "\n" + _("{n} params").format(n=f"{params:,}")
     tip = _("Collapsed: pick a block to expand it.")
     rid = f"run{first.index}"
@@ -119,7 +133,7 @@ def _run_dot(g: LayerGraph, run: list[int], loop_kind: str | None) -> tuple[str,
         text = {"shortcut": _("identity ×{k}"), "removed": _("removed ×{k}"),
                 "projection": _("1×1 projection ×{k}"), "pad": _("zero-pad ×{k}")}[loop_kind].format(
                     k=len(run))
-    edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={q(text)}, class="{loop_kind}"];'
+    edge = f'{rid} -> {rid} [{EDGE_STYLE[loop_kind]}, label={edge_label(text)}, class="{loop_kind}"];'
     return rid, node + "\n  " + edge
 
 
@@ -160,7 +174,7 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
             continue
         inner = [node_dot(n) for n in members.get(b.index, [])]
         if clusters and inner:
-            label = _("block {i} · {kind}").format(i=b.index + 1, kind=b.kind)
+            label = _("block {i} · {kind}").format(i=b.index + 1, kind=kind_label(b.kind))
             lines.append(f"  subgraph cluster_{b.index} {{ label={q(label)}; style=\"rounded,dashed\"; "
                          'color="#999999"; fontsize=9;')
             lines += ["    " + t for t in inner] + ["  }"]
@@ -177,8 +191,9 @@ def graph_dot(g: LayerGraph, *, expand: Collection[int] | None = None, merge: bo
         seen.add((src, dst))
         label = ""
         if edge_labels and kind != "data":
-            label = ", label=" + q({"shortcut": _("identity"), "removed": _("removed"),
-                                    "projection": _("projection"), "pad": _("zero-pad")}[kind])
+            label = ", label=" + edge_label({"shortcut": _("identity"), "removed": _("removed"),
+                                             "projection": _("projection"),
+                                             "pad": _("zero-pad")}[kind])
         lines.append(f'  {src} -> {dst} [{EDGE_STYLE[kind]}{label}, class="{kind}"];')
     lines.append("}")
     return "\n".join(lines)
@@ -193,11 +208,16 @@ def count_class(dot: str, cls: str) -> int:
 
 
 def errors_figure(names: Sequence[str], errors: Sequence[float | None], title: str,
-                  highlight: str | None = None, fail_at: float = 20.0) -> go.Figure:
-    """The paper's error per block (horizontal bars); a run that failed is drawn at `fail_at`."""
+                  highlight: str | None = None, fail_at: float = 20.0,
+                  plain: str | None = None) -> go.Figure:
+    """The paper's error per block (horizontal bars); a run that failed is drawn at `fail_at`.
+    Bars take their family's colour (the plain net red, residual units blue); `highlight`, the
+    reference unit, is a darker blue."""
     values = [fail_at if e is None else e for e in errors]
     text = [_("fails (>{v:g}%)").format(v=fail_at) if e is None else f"{e:.2f}%" for e in errors]
-    colors = [color("residual") if n != highlight else color("plain") for n in names]
+    colors = [color("plain") if n == plain else
+              mix(color("residual"), "#000000", 0.45) if n == highlight else
+              mix(color("residual"), "#ffffff", 0.25) for n in names]
     fig = go.Figure(go.Bar(x=values, y=list(names), orientation="h", text=text,
                            marker_color=colors, textposition="auto"))
     fig.update_yaxes(autorange="reversed")
@@ -229,7 +249,7 @@ def cifar_figure(rows: Sequence[dict], selected: dict) -> go.Figure:
                     mode="lines+markers", name=_("parameters (M), counted"), marker_color=color("", 4))
     fig.add_scatter(x=[selected["depth"]], y=[selected["params"] / 1e6], yaxis="y2", mode="markers",
                     name=_("ResNet-{d}").format(d=selected["depth"]),
-                    marker=dict(size=16, symbol="star", color=color("plain")))
+                    marker=dict(size=16, symbol="star", color=color("", 6)))
     fig.update_layout(xaxis=dict(title=_("depth 6n + 2 (log scale)"), type="log"),
                       yaxis=dict(title=_("test error (%)")),
                       yaxis2=dict(title=_("parameters (M)"), overlaying="y", side="right",

@@ -9,23 +9,25 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from resviz.figures.degradation import band
-from resviz.figures.style import base_layout, color, log10_ticks, safe_log10
+from resviz.figures.style import base_layout, color, log10_ticks, safe_log10, series_label, variant
 from resviz.i18n import _
 
-ORDERING_COLORS = {"original": "#1f77b4", "bn_after_add": "#17becf", "relu_before_add": "#9edae5",
-                   "relu_preact": "#393b79", "full_preact": "#6b6ecf"}
+ORDERINGS = ("original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact")
 
 
 def _block_axis() -> str:
     return _("block (1 = nearest the input)")
 
 
-def _variant_color(name: str, i: int) -> str:
-    """Families keep their app-wide colours; residual orderings get shades of blue."""
+def _variant_style(name: str, i: int) -> dict:
+    """Families keep their app-wide colours; residual orderings share the residual blue and
+    differ by dash and shade (style.variant)."""
     fam, _sep, rest = name.partition(" (")
-    if fam == "residual" and rest:
-        return ORDERING_COLORS.get(rest.rstrip(")"), color(fam))
-    return color(fam, i)
+    order = rest.rstrip(")")
+    if fam == "residual" and order in ORDERINGS:
+        v = variant(fam, ORDERINGS.index(order))
+        return dict(color=v.color, dash=v.dash)
+    return dict(color=color(fam, i))
 
 
 def init_norms(norms: Mapping[str, Sequence[float]], inputs: Mapping[str, Sequence[float]] | None = None,
@@ -41,9 +43,9 @@ def init_norms(norms: Mapping[str, Sequence[float]], inputs: Mapping[str, Sequen
         for i, (name, g) in enumerate(values.items()):
             g = np.maximum(np.asarray(g, dtype=float), 1e-300)
             fig.add_scatter(x=np.arange(1, len(g) + 1), y=g, mode="lines+markers",
-                            name=(labels or {}).get(name, name), marker=dict(size=4),
+                            name=(labels or {}).get(name) or series_label(name), marker=dict(size=4),
                             legendgroup=name, showlegend=col == 1,
-                            line=dict(color=_variant_color(name, i),
+                            line=dict(**_variant_style(name, i),
                                       width=3 if name in ("plain", "residual (original)") else 1.5),
                             row=1, col=col)
         fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)

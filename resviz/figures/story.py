@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from resviz.figures.style import base_layout, color
+from resviz.figures.style import base_layout, color, variant
 from resviz.i18n import _
 
 H = 320  # every story figure is small
@@ -81,7 +81,8 @@ def gates(by_bias: Mapping[float, Sequence[float]]) -> go.Figure:
     fig = go.Figure()
     for i, (b, ys) in enumerate(by_bias.items()):
         fig.add_scatter(x=list(range(1, len(ys) + 1)), y=list(ys), mode="lines+markers",
-                        name=_("gate bias {b}").format(b=b), line=dict(color=color(str(b), i + 2)))
+                        name=_("gate bias {b}").format(b=b),
+                        line=dict(color=variant("highway", i).color, dash=variant("highway", i).dash))
     fig.update_yaxes(range=[0, 1], title_text=_("mean transform gate T(x)"))
     fig.update_xaxes(title_text=_("block"))
     return _layout(fig, _("Highway net at initialisation: gates start mostly closed"))
@@ -99,15 +100,33 @@ def lesion(acc: Mapping[str, Sequence[float]], full: Mapping[str, float],
     return _layout(fig, _("Delete one block (dashed: nothing deleted)"), barmode="group")
 
 
+def _nice_ticks(top: float, n: int = 4) -> list[float]:
+    """About n round tick values from 0 to at least `top` (1, 2, 2.5 or 5 times a power of ten)."""
+    raw = top / n
+    mag = 10 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return [float(step * k) for k in range(int(np.ceil(top / step)) + 1)]
+
+
 def family(counts: Mapping[str, Mapping[str, float]]) -> go.Figure:
-    names = list(counts)
-    fig = go.Figure(go.Bar(x=names, y=[counts[n]["params"] / 1e6 for n in names],
-                           marker_color=color("residual"), name=_("parameters (millions)"),
-                           text=[f"{counts[n]['params'] / 1e6:.1f}M" for n in names]))
-    fig.add_scatter(x=names, y=[counts[n]["gflops_paper"] for n in names], yaxis="y2",
-                    name=_("GFLOPs (paper)"), mode="lines+markers", line=dict(color=color("plain")))
-    fig.update_layout(yaxis=dict(title_text=_("parameters (millions)")),
-                      yaxis2=dict(title_text=_("GFLOPs (paper)"), overlaying="y", side="right"))
+    """Parameters (counted, torchvision) and the paper's GFLOPs side by side: two panels with
+    round ticks, the value written above each bar and nothing drawn across it."""
+    from plotly.subplots import make_subplots
+
+    names = [n.replace("resnet", "") for n in counts]
+    params = [counts[n]["params"] / 1e6 for n in counts]
+    flops = [counts[n]["gflops_paper"] for n in counts]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        _("parameters (millions)"), _("GFLOPs (paper)")))
+    for col, vals, fmt, colour in ((1, params, "{:.1f}M", color("residual")),
+                                   (2, flops, "{:.1f}", color("", 0))):
+        fig.add_bar(x=names, y=vals, marker_color=colour, showlegend=False,
+                    text=[fmt.format(v) for v in vals], textposition="outside", cliponaxis=False,
+                    row=1, col=col)
+        ticks = _nice_ticks(max(vals) * 1.2)
+        fig.update_yaxes(range=[0, ticks[-1]], tickvals=ticks, tickmode="array",
+                         ticktext=[f"{t:g}" for t in ticks], row=1, col=col)
+    fig.update_xaxes(title_text=_("ResNet depth (layers)"), type="category", tickangle=0)
     return _layout(fig, _("The ResNet family: size and cost"))
 
 
