@@ -104,7 +104,7 @@ def test_fifty_playground_reruns_with_new_settings_level_off() -> None:
     try:
         for i in range(50):
             at.slider(key="pg_dseed").set_value(i % 100)
-            at.slider(key="a_depth").set_value(2 + i % 5)
+            at.selectbox(key="a_depth").set_value(2 + i % 5)
             at.run()
             no_exception(at)
             if i in (9, 49):
@@ -113,7 +113,7 @@ def test_fifty_playground_reruns_with_new_settings_level_off() -> None:
                 py.append(tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
-    assert at.session_state["playground_run"].specs["A"].depth == 2 + 49 % 5
+    assert dict(at.session_state["pg_live"].config.specs)["A"].depth == 2 + 49 % 5
     grow_py, grow_rss = py[1] - py[0], rss[1] - rss[0]
     assert grow_py < 20 * 2**20, f"Python heap grew {grow_py / 2**20:.1f} MiB over 40 reruns"
     assert grow_rss < 150 * 2**20, f"RSS grew {grow_rss / 2**20:.1f} MiB over 40 reruns"

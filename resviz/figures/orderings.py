@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import plotly.graph_objects as go
 
-from resviz.figures.gradients import ORDERING_COLORS
-from resviz.figures.style import base_layout, color
+from resviz.figures.style import base_layout, color, variant
 from resviz.i18n import _
+from resviz.registry import ORDERINGS
 
 H = 320
 
@@ -48,7 +48,8 @@ def curves(result: Mapping) -> go.Figure:
     fig = go.Figure()
     steps = list(result["curve_steps"])
     for name in result["orderings"]:
-        c, col = result["curves"][name], ORDERING_COLORS.get(name, color(name))
+        c = result["curves"][name]
+        col = variant("residual", ORDERINGS.index(name)).color if name in ORDERINGS else color(name)
         fig.add_scatter(x=steps + steps[::-1], y=list(c["high"]) + list(c["low"])[::-1],
                         fill="toself", fillcolor=col, opacity=0.15, line=dict(width=0),
                         hoverinfo="skip", showlegend=False, legendgroup=name)
