@@ -130,9 +130,26 @@ def clear_notices() -> None:
 # --- entries: values <-> bytes, data only -----------------------------------------------------
 
 
+_SCALARS = frozenset({type(None), bool, str, int})
+
+
+def _plain_list(v: list) -> bool:
+    """Only JSON scalars (finite floats): the list is written as it is (the common, fast case)."""
+    for x in v:
+        t = type(x)
+        if t not in _SCALARS and not (t is float and x - x == 0):  # x - x == 0: finite
+            return False
+    return True
+
+
 def _enc(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, str)):
+    t = type(v)
+    if t in _SCALARS:
         return v
+    if t is float:
+        return v if v - v == 0 else {"$float": repr(v)}
+    if t is list:
+        return v if _plain_list(v) else [_enc(x) for x in v]
     if isinstance(v, (np.ndarray, np.generic)):
         a = np.asarray(v)
         code = a.dtype.kind + str(a.dtype.itemsize)
@@ -141,16 +158,18 @@ def _enc(v: Any) -> Any:
         data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
         return {"$ndarray": {"dtype": code, "shape": list(a.shape), "scalar": isinstance(v, np.generic),
                              "data": base64.b64encode(data).decode("ascii")}}
+    if isinstance(v, (bool, str)) or v is None:  # subclasses of the scalars
+        return v
     if isinstance(v, int):
         return int(v)
     if isinstance(v, float):
-        return float(v) if math.isfinite(v) else {"$float": repr(float(v))}
+        return _enc(float(v))
     if isinstance(v, list):
         return [_enc(x) for x in v]
     if isinstance(v, tuple):
         return {"$tuple": [_enc(x) for x in v]}
     if isinstance(v, dict):
-        if all(isinstance(k, str) and not k.startswith("$") for k in v):
+        if all(type(k) is str and k[:1] != "$" for k in v):
             return {k: _enc(x) for k, x in v.items()}
         return {"$dict": [[_enc(k), _enc(x)] for k, x in v.items()]}
     raise TypeError(f"the store keeps plain data (dicts, lists, numbers, strings, numpy arrays); "
@@ -163,26 +182,31 @@ def _hashable(k: Any) -> Any:
     return k
 
 
-def _dec(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if not isinstance(v, dict):
-        return v
-    if len(v) == 1:
-        (tag, body), = v.items()
-        if tag == "$ndarray":
-            return _array(body)
-        if tag == "$tuple" and isinstance(body, list):
-            return tuple(_dec(x) for x in body)
-        if tag == "$dict" and isinstance(body, list):
-            if not all(isinstance(p, list) and len(p) == 2 for p in body):
-                raise BadEntry("a malformed $dict")
-            return {_hashable(_dec(k)): _dec(x) for k, x in body}
-        if tag == "$float" and body in ("nan", "inf", "-inf"):
-            return float(body)
-    if any(isinstance(k, str) and k.startswith("$") for k in v):
-        raise BadEntry("an unknown tag")
-    return {k: _dec(x) for k, x in v.items()}
+def _tagged(tag: str, body: Any) -> Any:
+    """The value a tagged object stands for (its contents are decoded already)."""
+    if tag == "$ndarray":
+        return _array(body)
+    if tag == "$tuple" and isinstance(body, list):
+        return tuple(body)
+    if tag == "$dict" and isinstance(body, list):
+        if not all(isinstance(p, list) and len(p) == 2 for p in body):
+            raise BadEntry("a malformed $dict")
+        return {_hashable(k): x for k, x in body}
+    if tag == "$float" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    raise BadEntry(f"an unknown tag {tag[:20]!r}")
+
+
+def _hook(d: dict) -> Any:
+    """json's object hook: every JSON object, innermost first, becomes its value."""
+    if len(d) == 1:
+        (tag, body), = d.items()
+        if tag[:1] == "$":
+            return _tagged(tag, body)
+    for k in d:
+        if k[:1] == "$":
+            raise BadEntry("an unknown tag")
+    return d
 
 
 def _array(body: Any) -> np.ndarray | np.generic:
@@ -212,7 +236,9 @@ def decode(data: Any, key: str) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BadEntry(f"a {type(data).__name__} where bytes were expected")
     try:
-        doc = json.loads(bytes(data))
+        doc = json.loads(bytes(data), object_hook=_hook)
+    except BadEntry:
+        raise
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         raise BadEntry("not a JSON entry") from e
     if not (isinstance(doc, dict) and doc.get("format") == FORMAT):
@@ -221,10 +247,7 @@ def decode(data: Any, key: str) -> Any:
         raise BadEntry(f"store format version {doc.get('version')!r}, expected {VERSION}")
     if doc.get("key") != key or "value" not in doc:
         raise BadEntry("an entry filed under another key")
-    try:
-        return _dec(doc["value"])
-    except RecursionError as e:
-        raise BadEntry("nested too deeply") from e
+    return doc["value"]
 
 
 # --- shapes: what a namespace's values look like ---------------------------------------------
@@ -252,6 +275,18 @@ _shapes: dict[str, Shape] = {}
 def declare(namespace: str, shape: Shape) -> None:
     """Say what a namespace's values look like; a stored value that differs is a miss."""
     _shapes[namespace] = shape
+
+
+_EXACT = {float: frozenset({float, int}), int: frozenset({int}), str: frozenset({str}),
+          bool: frozenset({bool})}
+
+
+def _exact(shape: Shape) -> frozenset | None:
+    """The exact types that satisfy a simple item shape (float, int, str, bool, or Maybe of one)."""
+    if isinstance(shape, Maybe):
+        inner = _exact(shape.shape)
+        return None if inner is None else inner | {type(None)}
+    return _EXACT.get(shape) if isinstance(shape, type) else None
 
 
 def declared() -> dict[str, Shape]:
@@ -289,6 +324,9 @@ def mismatch(value: Any, shape: Shape, where: str = "value") -> str | None:
     if isinstance(shape, list):
         if not isinstance(value, list):
             return f"{where} is a {type(value).__name__}, not a list"
+        exact = _exact(shape[0])
+        if exact is not None and all(type(v) in exact for v in value):
+            return None  # the common case, checked fast: a list of plain numbers
         for i, v in enumerate(value):
             why = mismatch(v, shape[0], f"{where}[{i}]")
             if why:

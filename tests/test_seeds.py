@@ -20,9 +20,12 @@ from resviz.blocks import install_stochastic_depth
 from resviz.data import load
 from resviz.experiments.arch import gallery, gallery_graph
 from resviz.models import build, recording
+from resviz.probes.attribution import block_attribution
+from resviz.probes.gradients import init_profile
 from resviz.probes.landscape import directions
 from resviz.probes.lesion import delete_k, reorder
 from resviz.probes.paths import path_gradients
+from resviz.probes.shattered import input_gradients
 from resviz.sequence import SeqSpec, build_seq
 from resviz.sequence import make_trainer as seq_trainer
 from resviz.spec import NetworkSpec, TrainSpec
@@ -152,6 +155,9 @@ def test_nothing_touches_the_global_generators() -> None:
     reorder(model, x, y, [1], draws=2, seed=1)
     path_gradients(model, x[:16], y[:16], samples=3, seed=1)
     directions(model, 3)
+    block_attribution(model, x[:8], 0, n_steps=4)
+    init_profile(NetworkSpec(depth=3, width=8), DATA, n=32)
+    input_gradients(NetworkSpec(depth=2, width=8), n=16)
     for kind in ("rnn", "lstm", "residual"):
         build_seq(SeqSpec(kind, length=5, hidden=4))
     st = seq_trainer({"lstm": SeqSpec("lstm", 5, 4)}, TrainSpec(steps=2, n_samples=64))
