@@ -26,14 +26,17 @@ layout.header(_("The LSTM analogy: depth is time"), _(
     "carries h: the identity shortcut, across time instead of depth."))
 
 with st.sidebar.expander(_("Task and nets"), expanded=True):
-    length = params.slider("sq_T", _("Sequence length T"), 2, 100, 30)
-    hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64], 32)
-    forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0, 2.0, 0.5,
+    length = params.slider("sq_T", _("Sequence length T"), 2, 100, seq.DEFAULTS.length)
+    hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64],
+                                  seq.DEFAULTS.hidden)
+    forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0,
+                                seq.DEFAULTS.forget_bias, 0.5,
                                 help=_("sigmoid(b) is the forget gate's starting value: 2 "
                                        "gives 0.88, so the memory starts mostly kept."))
 with st.sidebar.expander(_("Training"), expanded=True):
-    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], 3e-3)
-    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, 400, 50)
+    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03],
+                              seq.DEFAULTS.lr)
+    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, seq.DEFAULTS.steps, 50)
     seed = params.slider("sq_seed", _("Seed"), 0, 99, 0)
 
 

@@ -14,6 +14,7 @@ import time
 
 from resviz.device import resolve_device
 from resviz.sequence import (
+    DEFAULTS,
     KIND_LABELS,
     TASK,
     depth_profile,
@@ -29,19 +30,23 @@ PROBE_BATCH = 256
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--length", type=int, default=50, help="sequence length T")
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--symbols", type=int, default=4, help="symbols to remember (chance = 1/n)")
-    p.add_argument("--forget-bias", type=float, default=2.0, help="LSTM forget-gate bias at init")
-    p.add_argument("--samples", type=int, default=2000)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--lr", type=float, default=0.003)
-    p.add_argument("--batch-size", type=int, default=64)
+    d = DEFAULTS
+    p.add_argument("--length", type=int, default=d.length, help="sequence length T")
+    p.add_argument("--hidden", type=int, default=d.hidden)
+    p.add_argument("--symbols", type=int, default=d.n_symbols,
+                   help="symbols to remember (chance = 1/n)")
+    p.add_argument("--forget-bias", type=float, default=d.forget_bias,
+                   help="LSTM forget-gate bias at init")
+    p.add_argument("--samples", type=int, default=d.n_samples)
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
 
 
-def train_spec(steps: int, lr: float = 0.003, batch_size: int = 64, n_samples: int = 2000,
+def train_spec(steps: int = DEFAULTS.steps, lr: float = DEFAULTS.lr,
+               batch_size: int = DEFAULTS.batch_size, n_samples: int = DEFAULTS.n_samples,
                seed: int = 0) -> TrainSpec:
     return TrainSpec(dataset=TASK, n_samples=n_samples, steps=steps, lr=lr,
                      batch_size=batch_size, seed=seed, data_seed=seed, eval_every=max(1, steps))
