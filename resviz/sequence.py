@@ -244,9 +244,11 @@ def lstm_memory(model: LSTM, x: torch.Tensor) -> dict[str, list]:
 
 def deep_pair(depth: int, width: int = 32, seed: int = 0) -> dict[str, NetworkSpec]:
     """A plain and a residual deep net built like the RNN unrolled: tanh, no batch norm,
-    pre-activation blocks (y = x + W2 tanh(W1 tanh x)), so depth plays the role of T."""
+    pre-activation blocks (y = x + W2 tanh(W1 tanh x)), so depth plays the role of T.
+    Initialised as nn.RNNCell is (PyTorch's default, U(-1/sqrt(n), 1/sqrt(n))), so the deep
+    nets start at the same weight scale as the RNN they stand for."""
     base = NetworkSpec(family="residual", ordering="full_preact", depth=depth, width=width,
-                       norm=False, activation="tanh", seed=seed)
+                       norm=False, activation="tanh", seed=seed, init="pytorch")
     return {"plain": base.replace(family="plain"), "residual": base}
 
 
