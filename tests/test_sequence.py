@@ -118,18 +118,33 @@ def test_defaults_live_in_one_place(capsys):
         assert f"seq.DEFAULTS.{field}" in page  # the page's defaults are these, not copies
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_default_task_separates_the_rnn_from_lstm_and_residual(seed):
-    """The page's default, on every seed: the vanilla RNN stays near chance, the LSTM and the
-    residual RNN learn to recall the first symbol across T steps."""
+def _train_default(seed, kinds):
     from resviz.experiments.sequence import train_spec
-    from resviz.sequence import DEFAULTS, make_trainer
+    from resviz.sequence import make_trainer
 
-    trainer = make_trainer(trio(seed=seed), train_spec(seed=seed))
+    specs = {k: s for k, s in trio(seed=seed).items() if k in kinds}
+    trainer = make_trainer(specs, train_spec(seed=seed))
     for _ in trainer.run():
         pass
-    acc = {k: trainer.final(k)["test_acc"] for k in ("rnn", "lstm", "residual")}
-    chance = 1 / DEFAULTS.n_symbols
-    assert acc["rnn"] < chance + 0.15, acc
-    assert acc["lstm"] > 0.9 and acc["residual"] > 0.9, acc
+    return {k: trainer.final(k)["test_acc"] for k in kinds}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_task_residual_rnn_learns_where_the_vanilla_rnn_cannot(seed):
+    """The page's default, on every seed: the vanilla RNN stays near chance over T = 100
+    steps, the residual RNN (the identity shortcut across time) learns the first symbol."""
+    from resviz.sequence import DEFAULTS
+
+    acc = _train_default(seed, ("rnn", "residual"))
+    assert acc["rnn"] < 1 / DEFAULTS.n_symbols + 0.1, acc
+    assert acc["residual"] > 0.9, acc
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured: at the default (T = 100, 1000 Adam steps) the "
+                   "LSTM is still at chance on seed 0 (0.25); on this task it learns far more "
+                   "slowly than the residual RNN (notes/lessons3.md). Strict: fix the default "
+                   "or the task when this starts to pass.")
+def test_default_task_lstm_learns():
+    assert _train_default(0, ("lstm",))["lstm"] > 0.9
