@@ -101,3 +101,24 @@ def test_default_bn_after_add_is_worse_than_full_preact_beyond_the_interval() ->
     assert d["resolved"] and d["low"] > 0, d
     assert r["rank_ours"][-1] == "bn_after_add"
     assert r["n_test"] >= 500
+
+
+def test_home_page_shows_intervals_curves_and_only_resolved_claims() -> None:
+    from apptest_utils import figure, no_exception, open_page
+
+    from resviz import store
+
+    seeds = orderings.DEFAULT_SEEDS
+    base = [1.0, 0.0, 2.0, 1.0, 0.5, 1.5, 0.0, 1.0][:len(seeds)]
+    errs = {o: base for o in ORDERINGS}
+    errs["bn_after_add"] = [b + 8 + 0.5 * i for i, b in enumerate(base)]
+    result = orderings.summarise(_fake(errs), seeds, n_test=600)
+    store.put(result, "orderings_v2", orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, seeds)
+    at = open_page("pages/views/home.py")
+    no_exception(at)
+    ours = figure(at, "ho_fig_orderings")["data"][1]
+    assert len(ours["error_y"]["array"]) == 5
+    assert len(figure(at, "ho_fig_ordering_curves")["data"]) == 10  # band + mean per ordering
+    text = " ".join(c.value for c in at.caption)
+    assert "bn_after_add is worse than full_preact" in text
+    assert "not distinguishable from full_preact" in text and "is better than" not in text

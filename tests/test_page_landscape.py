@@ -101,6 +101,7 @@ def test_playground_models_are_used_and_a_skip_toggle_shows() -> None:
     assert not np.allclose(before[0], after[0]) and np.allclose(before[1], after[1])
 
 
+@pytest.mark.slow
 def test_page_warns_when_the_nets_sit_at_different_losses() -> None:
     at = open_page(PAGE, {**SMALL, "ls_steps": "100", "ls_depth": "8"})
     compute(at)

@@ -8,6 +8,8 @@ import numpy as np
 from apptest_utils import figure, no_exception
 from live_apptest import open_live_page as open_page
 
+from resviz.sequence import DEFAULTS
+
 PAGE = "pages/views/lstm.py"
 SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}
 
@@ -33,7 +35,7 @@ def test_length_slider_sets_time_and_depth_axes() -> None:
 def test_forget_bias_slider_moves_the_forget_gates() -> None:
     at = open_page(PAGE, SMALL)
     mean = figure(at, "sq_forget")["data"][0]["y"]
-    assert abs(np.mean(mean) - 1 / (1 + math.exp(-2))) < 0.06
+    assert abs(np.mean(mean) - 1 / (1 + math.exp(-DEFAULTS.forget_bias))) < 0.06
     at.slider(key="sq_fb").set_value(0.0).run()
     no_exception(at)
     assert abs(np.mean(figure(at, "sq_forget")["data"][0]["y"]) - 0.5) < 0.06

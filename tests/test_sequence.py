@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -102,3 +103,48 @@ def test_cli_untrained(capsys):
         assert len(m["grad_norms"]) == 10 and m["grad_norms"] == m["grad_norms_init"]
         assert 0 <= m["test_acc"] <= 1
     assert len(out["depth_grad_norms_init"]["plain"]) == 5  # 10 weight layers
+
+
+def test_defaults_live_in_one_place(capsys):
+    from resviz.experiments.sequence import train_spec
+    from resviz.sequence import DEFAULTS
+
+    assert SeqSpec().length == DEFAULTS.length and SeqSpec().forget_bias == DEFAULTS.forget_bias
+    t = train_spec()
+    assert (t.steps, t.lr, t.batch_size, t.n_samples) == (
+        DEFAULTS.steps, DEFAULTS.lr, DEFAULTS.batch_size, DEFAULTS.n_samples)
+    page = (Path(__file__).resolve().parents[1] / "pages" / "views" / "lstm.py").read_text()
+    for field in ("length", "hidden", "forget_bias", "lr", "steps"):
+        assert f"seq.DEFAULTS.{field}" in page  # the page's defaults are these, not copies
+
+
+def _train_default(seed, kinds):
+    from resviz.experiments.sequence import train_spec
+    from resviz.sequence import make_trainer
+
+    specs = {k: s for k, s in trio(seed=seed).items() if k in kinds}
+    trainer = make_trainer(specs, train_spec(seed=seed))
+    for _ in trainer.run():
+        pass
+    return {k: trainer.final(k)["test_acc"] for k in kinds}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_task_residual_rnn_learns_where_the_vanilla_rnn_cannot(seed):
+    """The page's default, on every seed: the vanilla RNN stays near chance over T = 100
+    steps, the residual RNN (the identity shortcut across time) learns the first symbol."""
+    from resviz.sequence import DEFAULTS
+
+    acc = _train_default(seed, ("rnn", "residual"))
+    assert acc["rnn"] < 1 / DEFAULTS.n_symbols + 0.1, acc
+    assert acc["residual"] > 0.9, acc
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured: at the default (T = 100, 1000 Adam steps) the "
+                   "LSTM is still at chance on seed 0 (0.25); on this task it learns far more "
+                   "slowly than the residual RNN (notes/lessons3.md). Strict: fix the default "
+                   "or the task when this starts to pass.")
+def test_default_task_lstm_learns():
+    assert _train_default(0, ("lstm",))["lstm"] > 0.9

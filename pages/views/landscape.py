@@ -259,8 +259,17 @@ def hessian_section(labels: dict, spec: NetworkSpec | None, tspec: TrainSpec | N
                    f"{m['nonconvex_share']:.0%}",
                    help=_("Share of grid points with |λmin/λmax| above {t}.").format(
                        t=exp.NONCONVEX_RATIO))
-    st.caption(_("Look for: the residual net's map pale (near-convex) around the centre, the "
-                 "plain net's darker. Hover a cell for both eigenvalues."))
+    summary = _("; ").join(
+        _("{label}: {c} at the trained weights, {m} on average").format(
+            label=labels.get(k, k), m=f"{m['mean_ratio']:.2f}",
+            c="–" if m.get("centre_ratio") is None else f"{m['centre_ratio']:.3g}")
+        for k, m in maps.items())
+    st.caption(_("Look for: pale cells (locally convex in every direction) and dark ones (strong "
+                 "negative curvature somewhere), and compare them with the slice-curvature map "
+                 "above: the slice can look like a bowl where the full Hessian is not convex. Li "
+                 "et al. found a deep plain net's map dark and a ResNet's pale near its minimum; "
+                 "read here whether these small nets agree. Measured |λmin/λmax|: {summary}. "
+                 "Hover a cell for both eigenvalues.").format(summary=summary))
 
 
 def main() -> None:

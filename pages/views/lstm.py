@@ -17,8 +17,7 @@ from resviz.i18n import _
 from resviz.spec import SpecError
 from ui import charts, layout, live, params
 
-# The page's default task and nets, in one place (branch `lessons3` tunes them).
-DEFAULTS = dict(length=30, hidden=32, forget_bias=2.0, lr=3e-3, steps=400, seed=0)
+# The page's default task and nets live in one place: resviz.sequence.DEFAULTS.
 
 KEY = "sq_live"
 
@@ -31,17 +30,18 @@ layout.header(_("The LSTM analogy: depth is time"), _(
     "carries h: the identity shortcut, across time instead of depth."))
 
 with st.sidebar.expander(_("Task and nets"), expanded=True):
-    length = params.slider("sq_T", _("Sequence length T"), 2, 100, DEFAULTS["length"])
+    length = params.slider("sq_T", _("Sequence length T"), 2, 100, seq.DEFAULTS.length)
     hidden = params.select_slider("sq_hidden", _("Hidden units"), [8, 16, 32, 64],
-                                  DEFAULTS["hidden"])
+                                  seq.DEFAULTS.hidden)
     forget_bias = params.slider("sq_fb", _("LSTM forget-gate bias at init"), 0.0, 4.0,
-                                DEFAULTS["forget_bias"], 0.5,
+                                seq.DEFAULTS.forget_bias, 0.5,
                                 help=_("sigmoid(b) is the forget gate's starting value: 2 "
                                        "gives 0.88, so the memory starts mostly kept."))
 with st.sidebar.expander(_("Training"), expanded=True):
-    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03], DEFAULTS["lr"])
-    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, DEFAULTS["steps"], 50)
-    seed = params.slider("sq_seed", _("Seed"), 0, 99, DEFAULTS["seed"])
+    lr = params.select_slider("sq_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03],
+                              seq.DEFAULTS.lr)
+    max_steps = params.slider("sq_steps", _("Stop after steps"), 50, 2000, seq.DEFAULTS.steps, 50)
+    seed = params.slider("sq_seed", _("Seed"), 0, 99, 0)
 
 LABELS = {"rnn": _("vanilla RNN"), "lstm": _("LSTM"), "residual": _("residual RNN")}
 DEPTH_LABELS = {"plain": _("plain deep net"), "residual": _("residual deep net")}

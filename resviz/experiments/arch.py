@@ -24,6 +24,7 @@ from resviz.i18n import _
 from resviz.init import materialise
 from resviz.models import build
 from resviz.probes.architecture import LayerGraph, block_graph, stage_graph, trace
+from resviz.registry import PAPER_ORDERING_ERROR as PAPER
 from resviz.shortcut_variants import ShortcutVariantBlock
 from resviz.spec import ORDERINGS, NetworkSpec
 
@@ -86,21 +87,26 @@ def gallery() -> list[GalleryEntry]:
           note=_("Deep stacks of these degrade (He et al. 2015): the shortcut is drawn removed.")),
         e("original", "orderings", _("Original (post-activation)"),
           r"y = \mathrm{ReLU}(x + \mathcal{F}(x)) \\ "
-          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x)))", 6.61),
+          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x)))",
+          PAPER["original"]),
         e("bn_after_add", "orderings", _("BN after addition"),
           r"y = \mathrm{ReLU}(\mathrm{BN}(x + \mathcal{F}(x))) \\ "
-          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))", 8.17,
+          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))",
+          PAPER["bn_after_add"],
           note=_("BN on the shortcut's path alters the identity signal.")),
         e("relu_before_add", "orderings", _("ReLU before addition"),
           r"y = x + \mathcal{F}(x) \\ "
-          r"\mathcal{F}(x) = \mathrm{ReLU}(\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))", 7.84,
+          r"\mathcal{F}(x) = \mathrm{ReLU}(\mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 x))))",
+          PAPER["relu_before_add"],
           note=_("The branch can only add, never subtract: F(x) ≥ 0.")),
         e("relu_preact", "orderings", _("ReLU-only pre-activation"),
           r"y = x + \mathcal{F}(x) \\ "
-          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(x))))", 6.71),
+          r"\mathcal{F}(x) = \mathrm{BN}(W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(x))))",
+          PAPER["relu_preact"]),
         e("full_preact", "orderings", _("Full pre-activation"),
           r"y = x + \mathcal{F}(x) \\ "
-          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(\mathrm{BN}(x))))", 6.37,
+          r"\mathcal{F}(x) = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1\,\mathrm{ReLU}(\mathrm{BN}(x))))",
+          PAPER["full_preact"],
           note=_("Nothing on the shortcut and nothing after the addition: a clean identity path.")),
         e("highway", "gates", _("Highway (transform gate T, carry 1 − T)"),
           r"y = H(x)\,T(x) + x\,(1 - T(x)) \\ T(x) = \sigma(W_T x + b_T)", None,

@@ -119,7 +119,7 @@ def summarise(per_ordering: dict[str, dict[str, list]], seeds: Sequence[int],
                   "low": np.min(per_ordering[o]["curves"], 0).tolist(),
                   "high": np.max(per_ordering[o]["curves"], 0).tolist()} for o in names}
     return {"orderings": names, "seeds": list(seeds), "n_test": n_test, "paper_error": PAPER_ERROR,
-            "test_error": mean_err, "test_error_low": {o: err[o][1] for o in names},
+            "test_error": mean_err, "test_error_low": {o: max(0.0, err[o][1]) for o in names},
             "test_error_high": {o: err[o][2] for o in names}, "train_loss": loss,
             "per_seed": {o: per_ordering[o]["test_error"] for o in names},
             "reference": REFERENCE, "diff_to_reference": diffs,

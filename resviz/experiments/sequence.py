@@ -15,6 +15,7 @@ import time
 from resviz.cli_args import BATCH_SIZE, DEVICE, LR, SEED, STEPS, count, real
 from resviz.device import resolve_device
 from resviz.sequence import (
+    DEFAULTS,
     KIND_LABELS,
     MAX_LENGTH,
     TASK,
@@ -31,22 +32,24 @@ PROBE_BATCH = 256
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--length", type=count(2, MAX_LENGTH), default=50,
+    d = DEFAULTS
+    p.add_argument("--length", type=count(2, MAX_LENGTH), default=d.length,
                    help=f"sequence length T (2..{MAX_LENGTH})")
-    p.add_argument("--hidden", type=count(1, 512), default=32, help="1..512")
-    p.add_argument("--symbols", type=count(2, 64), default=4,
+    p.add_argument("--hidden", type=count(1, 512), default=d.hidden, help="1..512")
+    p.add_argument("--symbols", type=count(2, 64), default=d.n_symbols,
                    help="symbols to remember (chance = 1/n; 2..64)")
-    p.add_argument("--forget-bias", type=real(-10.0, 10.0), default=2.0,
+    p.add_argument("--forget-bias", type=real(-10.0, 10.0), default=d.forget_bias,
                    help="LSTM forget-gate bias at init (-10..10)")
-    p.add_argument("--samples", type=count(10, MAX_SAMPLES), default=2000)
-    p.add_argument("--steps", type=STEPS, default=300)
-    p.add_argument("--lr", type=LR, default=0.003)
-    p.add_argument("--batch-size", type=BATCH_SIZE, default=64)
+    p.add_argument("--samples", type=count(10, MAX_SAMPLES), default=d.n_samples)
+    p.add_argument("--steps", type=STEPS, default=d.steps)
+    p.add_argument("--lr", type=LR, default=d.lr)
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=d.batch_size)
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=DEVICE, default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
 
 
-def train_spec(steps: int, lr: float = 0.003, batch_size: int = 64, n_samples: int = 2000,
+def train_spec(steps: int = DEFAULTS.steps, lr: float = DEFAULTS.lr,
+               batch_size: int = DEFAULTS.batch_size, n_samples: int = DEFAULTS.n_samples,
                seed: int = 0) -> TrainSpec:
     return TrainSpec(dataset=TASK, n_samples=n_samples, steps=steps, lr=lr,
                      batch_size=batch_size, seed=seed, data_seed=seed, eval_every=max(1, steps))
