@@ -31,9 +31,14 @@ def styled(fig: go.Figure) -> go.Figure:
     return _Styled(finish_dict(fig.to_dict(), presenter=presenter_on()))
 
 
-def show(fig: go.Figure, key: str, **kw: Any) -> None:
-    """Draw `fig` in the app's style; the modebar's camera button downloads it (PNG or SVG)."""
+def show(fig: go.Figure, key: str, *, restyle: bool = True, **kw: Any) -> Any:
+    """Draw `fig` in the app's style; the modebar's camera button downloads it (PNG or SVG).
+
+    `restyle=False` is for drawings that are not charts (a clickable network diagram laid out
+    to the pixel): they keep their own layout. Returns what st.plotly_chart returns (the
+    selection state when `on_select` is given).
+    """
     fmt = st.session_state.get("export_format", "png")
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2}}
-    st.plotly_chart(styled(fig), key=key, config=config, **kw)
+    return st.plotly_chart(styled(fig) if restyle else fig, key=key, config=config, **kw)

@@ -16,11 +16,11 @@ from resviz.spec import NetworkSpec
 from ui import charts, layout, params, session
 
 CIFAR_N = [*range(1, 19), 200]  # depth 8 ... 110, and ResNet-1202
-# The gallery's columns wrap below ~300 px each (at 1024 px three would cut the formulas off);
+# The gallery's columns wrap below 250 px each (at 1024 px three would cut the formulas off);
 # a formula wider than its column scrolls instead of being clipped.
 GALLERY_CSS = """<style>
 .st-key-ar_gallery [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-.st-key-ar_gallery [data-testid="stColumn"] { min-width: 290px; }
+.st-key-ar_gallery [data-testid="stColumn"] { min-width: 250px; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 </style>"""
 

@@ -208,7 +208,7 @@ def wrap(text: str, size: float, width: float = NARROW_PX * 1.25) -> str:
         else:
             cur += w
     lines.append(cur)
-    return "<br>".join(lines[:3])
+    return "<br>".join(lines)
 
 
 def _array(v: object) -> np.ndarray:
