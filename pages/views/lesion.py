@@ -30,8 +30,8 @@ def show(studies: dict, labels: dict) -> None:
     one, many, order = st.tabs([_("Delete one block"), _("Delete k blocks"), _("Reorder blocks")])
     with one:
         charts.show(figs.single_deletion(studies, labels), "le_single")
-        look_for(_("What to look for: the residual curve stays near its dotted line for almost every block but "
-                   "the first; the plain curve drops to about chance wherever a layer is removed."))
+        look_for(_("What to look for: the residual curve stays near its dotted line for almost every "
+                   "block but the first; the plain curve drops to about chance wherever a layer is removed."))
         for name, s in studies.items():
             d = s["delete_each"]
             st.markdown(_("**{label}**: intact {base:.1%}; with one block deleted {mean:.1%} on average, "
