@@ -7,7 +7,6 @@ import copy
 
 import streamlit as st
 
-from resviz import store
 from resviz.data import TOY_SETS
 from resviz.experiments import paths as px
 from resviz.experiments import readout as rx
@@ -156,8 +155,7 @@ def measured() -> None:
     spec, tspec, sd = trained_nets.residual_run_controls("en", (c1, c2, c3), 24, "spirals")
     if spec is None:
         return
-    parts = (spec, tspec, samples, BATCH, sd)
-    result = store.get("paths", *parts)
+    result = px.stored(spec, tspec, samples, BATCH, sd)
     go = st.button(_("Train and measure"), key="en_go", type="primary", disabled=result is not None)
     if result is None and go:
         bar = st.progress(0.0, text=_("Training..."))
@@ -189,7 +187,7 @@ def readout() -> None:
     dataset = params.select("rd_data", _("Data set"), list(TOY_SETS), rx.DATASET, fmt=_, container=c2)
     steps = params.slider("rd_steps", _("Training steps"), 20, 1000, rx.STEPS, 10, container=c3)
     spec, tspec = rx.default_specs(depth, steps, dataset)
-    result = store.get("readout", spec, tspec, rx.RESOLUTION)
+    result = rx.stored(spec, tspec)
     if result is None and st.button(_("Train and read"), key="rd_go", type="primary"):
         bar = st.progress(0.0, text=_("Training..."))
         result = rx.cached_run(spec, tspec, progress=lambda f, text: bar.progress(min(1.0, f), text=text))

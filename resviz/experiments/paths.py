@@ -79,11 +79,22 @@ def run(spec: NetworkSpec, tspec: TrainSpec, samples: int = 100, batch: int = 64
     return out
 
 
+# Part of the store key: results stored before dynamic depth measured y − x and deletion costs
+# (format 1) are never read back as if they had them.
+FORMAT = 2
+
+
+def stored(spec: NetworkSpec, tspec: TrainSpec, samples: int = 100, batch: int = 64,
+           stochastic_depth: float | None = None) -> dict | None:
+    """The stored result of `cached_run` for these settings, or None (computes nothing)."""
+    return store.get("paths", spec, tspec, samples, batch, stochastic_depth, FORMAT)
+
+
 def cached_run(spec: NetworkSpec, tspec: TrainSpec, samples: int = 100, batch: int = 64,
                stochastic_depth: float | None = None, progress: Progress = None) -> dict:
     """`run`, computed once per setting and kept in the bounded disk store."""
     return store.get_or_compute(
-        "paths", (spec, tspec, samples, batch, stochastic_depth),
+        "paths", (spec, tspec, samples, batch, stochastic_depth, FORMAT),
         lambda: run(spec, tspec, samples, batch, stochastic_depth, progress=progress))
 
 
