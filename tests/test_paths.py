@@ -155,3 +155,18 @@ def test_the_2_to_the_n_path_terms_sum_to_the_full_jacobian():
 
     full = torch.func.jacrev(lambda h: through(h[None])[0])(hs[0][0])
     assert torch.allclose(total, full, atol=1e-5)
+
+
+def test_paths_cli_reports_the_band_at_init_and_active_blocks_by_deletion_cost(capsys):
+    """The short-path band is measured on the untrained net too; 'active' counts costly deletions."""
+    import json
+
+    from resviz.__main__ import main
+
+    argv = ["paths", "--depth", "3", "--steps", "20", "--samples", "5", "--points", "200", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["init_band"] == out["init"]["band"] and out["trained_band"] == out["trained"]["band"]
+    costs = out["dynamic_depth"]["costs"]
+    assert out["active_blocks"] == sum(c >= out["active_threshold"] for c in costs[-1])
+    assert out["active_blocks_init"] == sum(c >= out["active_threshold"] for c in costs[0])
