@@ -150,3 +150,10 @@ def test_reorder_keeps_spared_blocks_in_place():
         assert p["tau"] == pytest.approx(L.kendall_tau(p["perm"]))
         assert p["accuracy"] == pytest.approx(L.permuted_accuracy(net, x, y, p["perm"]))
     assert any(p["tau"] < 1.0 for p in pts[4:])  # the swaps did move the other blocks
+
+
+def test_two_block_net_with_first_spared_has_nothing_to_swap():
+    net = build(NetworkSpec(depth=2, width=8, seed=0)).eval()
+    x, y = _xy()
+    pts = L.reorder(net, x, y, [0, 1, 2], draws=2, spare=1)
+    assert all(p["perm"] == [0, 1] and p["tau"] == 1.0 for p in pts)

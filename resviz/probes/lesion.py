@@ -139,9 +139,9 @@ def kendall_tau(perm: Sequence[int]) -> float:
 
 
 def swap_pairs(n: int, k: int, gen: torch.Generator) -> list[int]:
-    """The order 0..n-1 after swapping k random pairs of positions."""
+    """The order 0..n-1 after swapping k random pairs of positions (none when n < 2)."""
     perm = list(range(n))
-    for _ in range(k):
+    for _ in range(k if n >= 2 else 0):
         a, b = torch.randperm(n, generator=gen)[:2].tolist()
         perm[a], perm[b] = perm[b], perm[a]
     return perm
