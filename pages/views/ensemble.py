@@ -72,11 +72,7 @@ def show_measurement(results: dict) -> None:
     for name, r in results.items():
         st.markdown(f"**{LABELS[name]}** — {px.describe_band(r)}")
     if "init" in results and "trained" in results:
-        i, t = results["init"]["band"], results["trained"]["band"]
-        st.info(_("The short-path band is already there at initialisation (paths of {ilo}–{ihi} blocks "
-                  "before training, {tlo}–{thi} after): it comes from multiplying many small branch "
-                  "Jacobians, not from anything the net learned.").format(
-            ilo=i["lo"], ihi=i["hi"], tlo=t["lo"], thi=t["hi"]))
+        st.info(px.init_vs_trained(results["init"], results["trained"]))
 
 
 def from_playground(name: str, samples: int) -> None:
