@@ -64,8 +64,8 @@ def counting() -> None:
 
 def show_measurement(results: dict) -> None:
     charts.show(figs.magnitude(results, LABELS), "en_magnitude")
-    look_for(_("What to look for: the gradient a path carries shrinks roughly exponentially with its "
-               "length, at initialisation as well as after training."))
+    look_for(_("What to look for: in the trained net the gradient a path carries shrinks roughly "
+               "exponentially with its length; compare the grey curve, measured at initialisation."))
     charts.show(figs.contribution(results, LABELS), "en_contribution")
     look_for(_("What to look for: the shaded band of short paths carries almost all the gradient, "
                "far to the left of the most common path length."))
