@@ -67,8 +67,8 @@ def show_measurement(results: dict) -> None:
     look_for(_("What to look for: in the trained net the gradient a path carries shrinks roughly "
                "exponentially with its length; compare the grey curve, measured at initialisation."))
     charts.show(figs.contribution(results, LABELS), "en_contribution")
-    look_for(_("What to look for: the shaded band of short paths carries almost all the gradient, "
-               "far to the left of the most common path length."))
+    look_for(_("What to look for: in the trained net the shaded band, which carries 90% of the "
+               "gradient, lies to the left of the most common path length."))
     for name, r in results.items():
         st.markdown(f"**{LABELS[name]}** — {px.describe_band(r)}")
     if "init" in results and "trained" in results:
