@@ -19,6 +19,7 @@ from resviz.experiments import identity
 from resviz.models import build, recording
 from resviz.presets import N_
 from resviz.probes.gradients import measuring_batch
+from resviz.probes.readout import readout_accuracy
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Trainer, block_grad_norms, evaluate
 
@@ -95,14 +96,21 @@ STEPS: tuple[Step, ...] = (
             "net has only one path: removing any layer breaks it. In effect the residual net "
             "chooses its own depth during training."),
          "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "12")), N_("Run the lesion study")),
-    Step("highway", N_("9. Highway networks and the LSTM"),
+    Step("readout", N_("9. Reading the net block by block"),
+         N_("Apply the trained classifier head to the output of every block, not only the last. "
+            "In the residual net every block adds to one running sum, so its answer can be read "
+            "early and watched improving block by block: each block refines the last one's guess. "
+            "In a plain net each layer re-encodes the signal, and its intermediate readouts mean "
+            "nothing. Below: test accuracy of the head read after each block."),
+         "pages/views/ensemble.py", (), N_("Read the stream block by block")),
+    Step("highway", N_("10. Highway networks and the LSTM"),
          N_("Highway networks came first: y = H(x)·T(x) + x·(1 − T(x)), with a learned gate T "
             "deciding how much passes through the layers and how much is carried. The LSTM "
             "carries its cell state across time the same way. A residual block is a highway "
             "block whose gates are always fully open. Below: the mean transform gate per block "
             "of a highway net at initialisation, for three gate biases."),
          "pages/views/highway.py", (), N_("Open the highway gates")),
-    Step("family", N_("10. The ResNet family"),
+    Step("family", N_("11. The ResNet family"),
          N_("Stacking residual blocks in four stages gives ResNet-18, 34, 50, 101 and 152; from 50 "
             "on, each block is a 1×1–3×3–1×1 bottleneck. Below: parameter counts of the "
             "torchvision models, counted here from the real modules."),
@@ -225,7 +233,8 @@ def story_run(net: NetworkSpec = STORY_NET, tspec: TrainSpec = STORY_TRAIN) -> d
     """Shallow plain, deep plain and deep residual trained in lockstep.
 
     Returns plain data, stored on disk: loss curves (step 1), what each residual block adds
-    (step 3), and test accuracy with each single block deleted (step 7).
+    (step 3), test accuracy with each single block deleted (step 7), and the head read after
+    every block (step 8).
     """
     def compute() -> dict:
         data = load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed)
@@ -240,12 +249,13 @@ def story_run(net: NetworkSpec = STORY_NET, tspec: TrainSpec = STORY_TRAIN) -> d
             res(xte)
         out = {"steps": [r.step for r in trainer.history("plain")], "depths": {},
                "branch_ratio": [b.stats["branch_ratio"] for b in res.blocks],
-               "loss": {}, "final": {}, "lesion": {}}
+               "loss": {}, "final": {}, "lesion": {}, "readout": {}}
         for k, m in models.items():
             out["depths"][k] = len(m.blocks)
             out["loss"][k] = [r.loss for r in trainer.history(k)]
             out["final"][k] = trainer.final(k)
             out["lesion"][k] = _lesion(m, xte, yte)
+            out["readout"][k] = readout_accuracy(m, xte, yte)  # head after block 0..n (step 8)
         return out
 
     return store.get_or_compute("story", (net, tspec, SHALLOW_DEPTH), compute)

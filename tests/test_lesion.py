@@ -137,3 +137,23 @@ def test_page_default_shows_veit_lesion_on_every_seed(seed):
     assert all(b <= a + 0.08 for a, b in zip(means, means[1:]))  # declines (within draw noise) ...
     assert all(a - b < 0.2 for a, b in zip(means, means[1:]))  # ... smoothly: no cliff between k's
     assert means[lx.DEPTH // 2] < means[1] - 0.03
+
+
+def test_reorder_keeps_spared_blocks_in_place():
+    net = build(NetworkSpec(depth=5, width=8, seed=0)).eval()
+    x, y = _xy()
+    pts = L.reorder(net, x, y, [0, 3], draws=4, seed=1, spare=1)
+    assert [p["swaps"] for p in pts] == [0] * 4 + [3] * 4
+    assert all(p["tau"] == 1.0 and p["accuracy"] == pytest.approx(evaluate(net, x, y)[1]) for p in pts[:4])
+    for p in pts:
+        assert p["perm"][0] == 0 and sorted(p["perm"]) == list(range(5))
+        assert p["tau"] == pytest.approx(L.kendall_tau(p["perm"]))
+        assert p["accuracy"] == pytest.approx(L.permuted_accuracy(net, x, y, p["perm"]))
+    assert any(p["tau"] < 1.0 for p in pts[4:])  # the swaps did move the other blocks
+
+
+def test_two_block_net_with_first_spared_has_nothing_to_swap():
+    net = build(NetworkSpec(depth=2, width=8, seed=0)).eval()
+    x, y = _xy()
+    pts = L.reorder(net, x, y, [0, 1, 2], draws=2, spare=1)
+    assert all(p["perm"] == [0, 1] and p["tau"] == 1.0 for p in pts)

@@ -42,8 +42,7 @@ def test_story_steps_in_the_article_order(home) -> None:
     assert [h for h in heads if h in titles] == titles
     keys = [s.key for s in story.STEPS]
     assert keys == ["degradation", "identity", "skip", "residual", "gradients", "orderings", "ensemble",
-                    "lesion",
-                    "highway", "family"]
+                    "lesion", "readout", "highway", "family"]
 
 
 def test_gradient_figure_is_measured(home) -> None:
@@ -151,3 +150,17 @@ def test_story_buttons_use_keys_their_page_reads(step) -> None:
         assert key in at.session_state, (step.key, key)
         got = at.session_state[key]
         assert (str(int(got)) if isinstance(got, bool) else str(got)) == value, (step.key, key, got)
+
+
+@pytest.mark.slow
+def test_readout_step_shows_the_residual_answer_forming() -> None:
+    """Step 8: the residual net's head read after each block climbs to its final accuracy;
+    the trained shallow plain net's readouts before its last layer are far below its own."""
+    at = open_home()
+    at.button(key="ho_train_readout").click().run()
+    no_exception(at)
+    acc = {tr["name"]: tr["y"] for tr in figure(at, "ho_fig_readout")["data"]}
+    plain, res = acc["plain, 6 blocks"], acc["residual, 16 blocks"]
+    assert res[-1] > 0.9 and plain[-1] > 0.9
+    assert max(res[:3]) < res[-1] - 0.1 and min(res[-4:]) > res[-1] - 0.1
+    assert sum(plain[1:-1]) / len(plain[1:-1]) < plain[-1] - 0.25

@@ -7,7 +7,6 @@ import copy
 
 import streamlit as st
 
-from resviz import store
 from resviz.data import TOY_SETS
 from resviz.experiments import paths as px
 from resviz.experiments import readout as rx
@@ -65,19 +64,15 @@ def counting() -> None:
 
 def show_measurement(results: dict) -> None:
     charts.show(figs.magnitude(results, LABELS), "en_magnitude")
-    look_for(_("What to look for: the gradient a path carries shrinks roughly exponentially with its "
-               "length, at initialisation as well as after training."))
+    look_for(_("What to look for: in the trained net the gradient a path carries shrinks roughly "
+               "exponentially with its length; compare the grey curve, measured at initialisation."))
     charts.show(figs.contribution(results, LABELS), "en_contribution")
-    look_for(_("What to look for: the shaded band of short paths carries almost all the gradient, "
-               "far to the left of the most common path length."))
+    look_for(_("What to look for: in the trained net the shaded band, which carries 90% of the "
+               "gradient, lies to the left of the most common path length."))
     for name, r in results.items():
         st.markdown(f"**{LABELS[name]}** — {px.describe_band(r)}")
     if "init" in results and "trained" in results:
-        i, t = results["init"]["band"], results["trained"]["band"]
-        st.info(_("The short-path band is already there at initialisation (paths of {ilo}–{ihi} blocks "
-                  "before training, {tlo}–{thi} after): it comes from multiplying many small branch "
-                  "Jacobians, not from anything the net learned.").format(
-            ilo=i["lo"], ihi=i["hi"], tlo=t["lo"], thi=t["hi"]))
+        st.info(px.init_vs_trained(results["init"], results["trained"]))
 
 
 def from_playground(name: str, samples: int) -> None:
@@ -156,8 +151,7 @@ def measured() -> None:
     spec, tspec, sd = trained_nets.residual_run_controls("en", (c1, c2, c3), 24, "spirals")
     if spec is None:
         return
-    parts = (spec, tspec, samples, BATCH, sd)
-    result = store.get("paths", *parts)
+    result = px.stored(spec, tspec, samples, BATCH, sd)
     go = st.button(_("Train and measure"), key="en_go", type="primary", disabled=result is not None)
     if result is None and go:
         bar = st.progress(0.0, text=_("Training..."))
@@ -189,7 +183,7 @@ def readout() -> None:
     dataset = params.select("rd_data", _("Data set"), list(TOY_SETS), rx.DATASET, fmt=_, container=c2)
     steps = params.slider("rd_steps", _("Training steps"), 20, 1000, rx.STEPS, 10, container=c3)
     spec, tspec = rx.default_specs(depth, steps, dataset)
-    result = store.get("readout", spec, tspec, rx.RESOLUTION)
+    result = rx.stored(spec, tspec)
     if result is None and st.button(_("Train and read"), key="rd_go", type="primary"):
         bar = st.progress(0.0, text=_("Training..."))
         result = rx.cached_run(spec, tspec, progress=lambda f, text: bar.progress(min(1.0, f), text=text))

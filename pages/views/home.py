@@ -78,6 +78,15 @@ def trained_figures(step: story.Step, col) -> None:
             keep = ("shallow", "residual")  # the deep plain net never trained: nothing to lose
             full = {k: run["final"][k]["test_acc"] or 0.0 for k in keep}
             charts.show(figs.lesion({k: run["lesion"][k] for k in keep}, full, labels), key="ho_fig_lesion")
+        elif step.key == "readout" and "readout" in run:  # a story stored before step 8 existed has none
+            keep = ("shallow", "residual")  # the deep plain net never trained: nothing to read
+            fig = figs.per_block({k: run["readout"][k] for k in keep},
+                                 _("Test accuracy of the head read after each block"),
+                                 _("test accuracy"), start=0, labels=labels)
+            charts.show(fig, key="ho_fig_readout")
+            st.caption("👀 " + _("What to look for: the residual net's readout climbs block by block to its "
+                                 "final accuracy; the trained plain net's readouts before its last layer "
+                                 "are no better than chance."))
 
 
 def identity_figure(col) -> None:
@@ -158,7 +167,7 @@ st.markdown(" · ".join(f"[{_(s.title)}](#step-{s.key})" for s in story.STEPS))
 
 for step in story.STEPS:
     col = step_box(step)
-    if step.key in ("degradation", "residual", "lesion"):
+    if step.key in ("degradation", "residual", "lesion", "readout"):
         trained_figures(step, col)
     elif step.key == "identity":
         identity_figure(col)

@@ -48,7 +48,7 @@ def study(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, draws: int = DRAWS
 
     `delete_k[k]` holds every draw's accuracy, `delete_k_band[k]` their mean and 10-90% band;
     with `spare_first` k runs to n - 1 and block 1 is never drawn (its own deletion is
-    `first_block`, and `delete_each[0]`).
+    `first_block`, and `delete_each[0]`), and block 1 also keeps its place when blocks are swapped.
     """
     n = len(model.blocks)
     spare = 1 if spare_first and n > 1 else 0
@@ -67,7 +67,7 @@ def study(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, draws: int = DRAWS
         "mean_single_deletion": sum(rest) / len(rest),
         "delete_k": {str(k): v for k, v in k_acc.items()},
         "delete_k_band": {str(k): band(v) for k, v in k_acc.items()},
-        "reorder": reorder(model, x, y, swap_counts(n), draws, seed),
+        "reorder": reorder(model, x, y, swap_counts(n), draws, seed, spare),
     }
 
 

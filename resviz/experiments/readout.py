@@ -65,6 +65,11 @@ def run(spec: NetworkSpec, tspec: TrainSpec, resolution: int = RESOLUTION, progr
     return out
 
 
+def stored(spec: NetworkSpec, tspec: TrainSpec, resolution: int = RESOLUTION) -> dict | None:
+    """The stored result of `cached_run` for these settings, or None (computes nothing)."""
+    return store.get("readout", spec, tspec, resolution)
+
+
 def cached_run(spec: NetworkSpec, tspec: TrainSpec, resolution: int = RESOLUTION,
                progress: Progress = None) -> dict:
     """`run`, computed once per setting and kept in the bounded disk store."""

@@ -51,12 +51,12 @@ def loss_curves(steps: Sequence[int], loss: Mapping[str, Sequence[float]],
 
 
 def per_block(values: Mapping[str, Sequence[float]], title: str, ytitle: str, log: bool = False,
-              start: int = 1) -> go.Figure:
-    """One line per family over block index (start = index of the first value)."""
+              start: int = 1, labels: Mapping[str, str] | None = None) -> go.Figure:
+    """One line per family (or story net, named by `labels`) over block index (start = first index)."""
     fig = go.Figure()
     for fam, ys in values.items():
-        fig.add_scatter(x=list(range(start, start + len(ys))), y=list(ys), name=_family_label(fam),
-                        mode="lines+markers", line=dict(color=color(fam)))
+        fig.add_scatter(x=list(range(start, start + len(ys))), y=list(ys), name=_label(fam, labels),
+                        mode="lines+markers", line=dict(color=_colour(fam)))
     fig.update_yaxes(title_text=ytitle, type="log" if log else "linear")
     fig.update_xaxes(title_text=_("block"))
     return _layout(fig, title)

@@ -139,11 +139,9 @@ def kendall_tau(perm: Sequence[int]) -> float:
 
 
 def swap_pairs(n: int, k: int, gen: torch.Generator) -> list[int]:
-    """The order 0..n-1 after swapping k random pairs of positions (one block: nothing to swap)."""
+    """The order 0..n-1 after swapping k random pairs of positions (none when n < 2)."""
     perm = list(range(n))
-    if n < 2:
-        return perm
-    for _ in range(k):
+    for _ in range(k if n >= 2 else 0):
         a, b = torch.randperm(n, generator=gen)[:2].tolist()
         perm[a], perm[b] = perm[b], perm[a]
     return perm
@@ -169,17 +167,21 @@ class ReorderPoint:
     swaps: int
     tau: float
     accuracy: float
+    perm: list[int]
 
 
 def reorder(model: ResVizNet, x: torch.Tensor, y: torch.Tensor, swaps: Sequence[int],
-            draws: int = 5, seed: int = 0) -> list[dict]:
-    """Accuracy after swapping k random pairs of blocks, against Kendall's tau of the order."""
+            draws: int = 5, seed: int = 0, spare: int = 0) -> list[dict]:
+    """Accuracy after swapping k random pairs of blocks, against Kendall's tau of the order.
+
+    The first `spare` blocks keep their place (as in `random_deletions`).
+    """
     n = len(model.blocks)
     gen = torch.Generator().manual_seed(seed)
     out = []
     for k in swaps:
         for _ in range(draws):
-            perm = swap_pairs(n, k, gen)
+            perm = list(range(spare)) + [spare + i for i in swap_pairs(n - spare, k, gen)]
             out.append(asdict(ReorderPoint(int(k), kendall_tau(perm),
-                                           permuted_accuracy(model, x, y, perm))))
+                                           permuted_accuracy(model, x, y, perm), perm)))
     return out
