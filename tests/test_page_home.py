@@ -41,8 +41,8 @@ def test_story_steps_in_the_article_order(home) -> None:
     titles = [s.title for s in story.STEPS]
     assert [h for h in heads if h in titles] == titles
     keys = [s.key for s in story.STEPS]
-    assert keys == ["degradation", "identity", "skip", "residual", "gradients", "orderings", "ensemble", "lesion",
-                    "highway", "family"]
+    assert keys == ["degradation", "identity", "skip", "residual", "gradients", "orderings", "ensemble",
+                    "lesion", "highway", "family"]
 
 
 def test_gradient_figure_is_measured(home) -> None:

@@ -211,8 +211,9 @@ def identity_section() -> None:
         depth = st.select_slider(_("Depth of the nets drawn"), list(ispec.depths), max(ispec.depths),
                                  key="dg_id_depth")
         charts.show(id_figs.grids(r["grid_in"], r["grids"][depth], depth), key="dg_id_grid")
-        look_for(_("Look at the lines: through the deep plain net the grid comes out crumpled "
-                   "and folded; through the residual net it lands back on the grey grid."))
+        look_for(_("Look at the lines: the deep plain net crushes the whole square toward one "
+                   "point (it answers the mean) and crumples it; through the residual net every "
+                   "line lands near its grey original — wobbly, but the square keeps its shape."))
 
 
 layout.header(_("Degradation"), _(
