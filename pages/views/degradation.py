@@ -29,7 +29,7 @@ def settings() -> deg.SweepSpec | None:
     c1, c2, c3, c4 = st.columns(4)
     max_depth = params.select_slider("dg_maxdepth", _("Deepest net (blocks)"),
                                      [d for d in deg.DEPTH_CHOICES if d >= 4], 32, container=c1)
-    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, deg.SweepSpec().seeds, container=c2)
+    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, deg.page_sweep().seeds, container=c2)
     steps = params.select_slider("dg_steps", _("Training steps"), [50, 100, 200, 300, 500, 1000], 300,
                                  container=c3)
     dataset = params.select("dg_data", _("Data set"), list(TOY_SETS) + ["mnist1d"], "spirals",
@@ -37,11 +37,12 @@ def settings() -> deg.SweepSpec | None:
     c5, c6, c7, c8, c9 = st.columns(5)
     width = params.select_slider("dg_width", _("Width"), [8, 16, 32, 64], 32, container=c5)
     norm = params.toggle("dg_norm", _("Batch normalisation"), True, container=c6)
-    lr = params.select_slider("dg_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1], 0.01,
+    d = deg.page_sweep()
+    lr = params.select_slider("dg_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1], d.train.lr,
                               container=c7)
-    opt = params.select("dg_opt", _("Optimiser"), list(OPTIMIZERS), "adam", container=c8,
+    opt = params.select("dg_opt", _("Optimiser"), list(OPTIMIZERS), d.train.optimizer, container=c8,
                         fmt=lambda o: {"adam": "Adam", "sgd": _("SGD + momentum 0.9")}.get(o, o))
-    init = params.select("dg_init", _("Initialisation"), list(INITIALISERS), "he", container=c9,
+    init = params.select("dg_init", _("Initialisation"), list(INITIALISERS), d.init, container=c9,
                          fmt=lambda k: _(INITIALISERS[k][2]))
     try:
         return deg.page_sweep(max_depth, seeds, steps, dataset, width, norm, lr, opt, init)
