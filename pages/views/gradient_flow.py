@@ -102,7 +102,8 @@ def story_panel() -> None:
         "have healthy gradients, and still degrade. Both are measured here, on the nets of the "
         "Degradation page."))
     depth = params.select_slider("gf_story_depth", _("Depth (blocks)"), list(deg.DEPTHS), 24)
-    r = story_ratios(depth)
+    with st.spinner(_("Measuring gradients...")):
+        r = story_ratios(depth)
     story, paper = st.columns(2)
     for col, case, title in ((story, "story", _("No batch normalisation, PyTorch's default init")),
                              (paper, "paper", _("Batch normalisation and He init (the paper)"))):
