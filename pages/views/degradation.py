@@ -26,18 +26,18 @@ def look_for(text: str) -> None:
 
 def settings() -> deg.SweepSpec | None:
     """The sweep's settings (all in the URL); None, with a message, when they cannot be built."""
+    d = deg.page_sweep()  # the page's defaults live in one place
     c1, c2, c3, c4 = st.columns(4)
     max_depth = params.select_slider("dg_maxdepth", _("Deepest net (blocks)"),
-                                     [d for d in deg.DEPTH_CHOICES if d >= 4], 32, container=c1)
-    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, deg.page_sweep().seeds, container=c2)
-    steps = params.select_slider("dg_steps", _("Training steps"), [50, 100, 200, 300, 500, 1000], 300,
-                                 container=c3)
-    dataset = params.select("dg_data", _("Data set"), list(TOY_SETS) + ["mnist1d"], "spirals",
-                            fmt=lambda d: _(d), container=c4)
+                                     [x for x in deg.DEPTH_CHOICES if x >= 4], max(d.depths), container=c1)
+    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, d.seeds, container=c2)
+    steps = params.select_slider("dg_steps", _("Training steps"), [50, 100, 200, 300, 500, 1000],
+                                 d.train.steps, container=c3)
+    dataset = params.select("dg_data", _("Data set"), list(TOY_SETS) + ["mnist1d"], d.train.dataset,
+                            fmt=lambda x: _(x), container=c4)
     c5, c6, c7, c8, c9 = st.columns(5)
-    width = params.select_slider("dg_width", _("Width"), [8, 16, 32, 64], 32, container=c5)
-    norm = params.toggle("dg_norm", _("Batch normalisation"), True, container=c6)
-    d = deg.page_sweep()
+    width = params.select_slider("dg_width", _("Width"), [8, 16, 32, 64], d.width, container=c5)
+    norm = params.toggle("dg_norm", _("Batch normalisation"), d.norm, container=c6)
     lr = params.select_slider("dg_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1], d.train.lr,
                               container=c7)
     opt = params.select("dg_opt", _("Optimiser"), list(OPTIMIZERS), d.train.optimizer, container=c8,
