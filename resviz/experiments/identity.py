@@ -106,7 +106,7 @@ Progress = Callable[[int, int, int, int], None]  # (depth index, depths, step, s
 def run_depth(ispec: IdentitySpec, depth: int, on_step: Callable[[int], None] | None = None) -> dict:
     """Train one depth's plain and residual stacks to reproduce their input; plain data out.
 
-    rows:   family, depth, seed, test MSE (eval mode), final training MSE
+    rows:   family, depth, seed, test MSE (eval mode), MSE of the last training batch (batch stats)
     curves: training MSE per step, per model (for the seed bands)
     grid:   each model's image of the square grid (lines x points x 2)
     """
