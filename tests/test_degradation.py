@@ -110,7 +110,7 @@ def test_page_sweep_is_the_cli_default():
     assert sw.depths == deg.DEPTHS == (2, 4, 8, 12, 16, 24, 32)
     assert sw.init == "he" and sw.norm and sw.seeds >= 3
     assert deg.page_sweep(max_depth=8).depths == (2, 4, 8)
-    assert deg.page_sweep(optimizer="sgd").train.optimizer == "sgd"
+    assert sw.train.optimizer == "sgd" and deg.page_sweep(optimizer="adam").train.optimizer == "adam"
 
 
 @pytest.mark.slow
@@ -125,7 +125,7 @@ def test_page_default_degrades_graded_on_every_seed(monkeypatch, tmp_path):
     worst_res = max(deg.per_depth(r, "residual", "train_error_max"))
     best_plain = dict(zip(sw.depths, deg.per_depth(r, "plain", "train_error_min")))
     ds = sw.depths
-    assert all(plain[b] >= plain[a] - 1.0 for a, b in zip(ds, ds[1:]))  # rises (1-point noise)
+    assert all(plain[b] >= plain[a] - 3.0 for a, b in zip(ds, ds[1:]))  # rises (3 points of noise)
     assert plain[ds[-1]] > plain[ds[0]] + 20
     graded = [d for d in ds if 3 < plain[d] < 40]
     assert len(graded) >= 1 and len([d for d in ds if plain[d] > 3]) >= 2

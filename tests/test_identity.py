@@ -19,14 +19,15 @@ def test_grid_lines_cover_the_square():
     assert g.shape == (10, 11, 2)
     assert torch.allclose(g[:5, :, 1], torch.linspace(-1, 1, 5)[:, None].expand(5, 11))  # horizontals
     assert torch.allclose(g[5:, :, 0], torch.linspace(-1, 1, 5)[:, None].expand(5, 11))  # verticals
-    assert identity.straightness(g.tolist()) == pytest.approx(1.0)
+    assert identity.grid_rms(g.tolist(), g.tolist()) == 0.0
 
 
-def test_straightness_sees_a_fold():
-    t = torch.linspace(-1, 1, 21)
-    zigzag = torch.stack([t, 0.3 * torch.sign(torch.sin(20 * t))], -1)
-    assert identity.straightness([zigzag.tolist()]) < 0.5
-    assert identity.straightness([[[0.0, 0.0]] * 5]) == 0.0  # collapsed to a point
+def test_grid_rms_measures_displacement():
+    g = identity.grid_lines(3, 5)
+    assert identity.grid_rms(g.tolist(), (g + torch.tensor([0.3, 0.4])).tolist()) == pytest.approx(0.5)
+    collapsed = torch.zeros_like(g)  # a net that answers the mean, 0, everywhere
+    rms = float(g.norm(dim=-1).pow(2).mean().sqrt())
+    assert identity.grid_rms(g.tolist(), collapsed.tolist()) == pytest.approx(rms)
 
 
 def test_points_are_uniform_on_the_square_and_seeded():
@@ -76,7 +77,7 @@ def test_cli_identity_json(capsys):
                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["rows"]) == 4 and {r["depth"] for r in out["rows"]} == {1, 2}
-    assert set(out["straightness"]["2"]) == {"plain", "residual"}
+    assert set(out["grid_rms"]["2"]) == {"plain", "residual"}
 
 
 @pytest.mark.slow

@@ -55,3 +55,19 @@ def test_identity_test_runs_on_a_click(monkeypatch):
     grid = figure(at, "dg_id_grid")
     # per family: the input grid (grey) and its image, one trace per line
     assert len(grid["data"]) == 2 * 2 * 2 * identity.GRID_LINES
+
+
+def test_page_default_is_the_tested_sweep():
+    """The page's default settings build exactly deg.page_sweep(), the sweep the slow test in
+    test_degradation.py holds to the paper's effect (and that precompute stores)."""
+    from resviz.experiments import degradation as deg
+
+    at = open_page("pages/views/degradation.py")
+    no_exception(at)
+    d = deg.page_sweep()
+    state = {k: at.session_state[k] for k in ("dg_maxdepth", "dg_seeds", "dg_steps", "dg_data",
+                                             "dg_width", "dg_norm", "dg_lr", "dg_opt", "dg_init")}
+    assert deg.page_sweep(state["dg_maxdepth"], state["dg_seeds"], state["dg_steps"], state["dg_data"],
+                          state["dg_width"], state["dg_norm"], state["dg_lr"], state["dg_opt"],
+                          state["dg_init"]) == d
+    assert any(", ".join(map(str, d.depths)) in c.value for c in at.caption)

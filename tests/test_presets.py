@@ -35,8 +35,7 @@ def test_presets_are_well_formed() -> None:
     assert len(set(keys)) == len(keys) == 6
     labels = [p.name for p in PRESETS]
     for needle in ("He 2015 Fig. 1", "He 2015 Fig. 4", "He 2016 Table 2", "Veit 2016 Fig. 3 and 6",
-                   "Srivastava 2015 Fig. 2",
-                   "Li 2018"):
+                   "Srivastava 2015 Fig. 2", "Li 2018"):
         assert any(label.startswith(needle) for label in labels)
     for p in PRESETS:
         assert p.page in pages and (ROOT / p.page).exists()

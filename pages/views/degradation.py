@@ -26,22 +26,23 @@ def look_for(text: str) -> None:
 
 def settings() -> deg.SweepSpec | None:
     """The sweep's settings (all in the URL); None, with a message, when they cannot be built."""
+    d = deg.page_sweep()  # the page's defaults live in one place
     c1, c2, c3, c4 = st.columns(4)
     max_depth = params.select_slider("dg_maxdepth", _("Deepest net (blocks)"),
-                                     [d for d in deg.DEPTH_CHOICES if d >= 4], 32, container=c1)
-    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, deg.SweepSpec().seeds, container=c2)
-    steps = params.select_slider("dg_steps", _("Training steps"), [50, 100, 200, 300, 500, 1000], 300,
-                                 container=c3)
-    dataset = params.select("dg_data", _("Data set"), list(TOY_SETS) + ["mnist1d"], "spirals",
-                            fmt=lambda d: _(d), container=c4)
+                                     [x for x in deg.DEPTH_CHOICES if x >= 4], max(d.depths), container=c1)
+    seeds = params.slider("dg_seeds", _("Seeds per depth"), 1, 5, d.seeds, container=c2)
+    steps = params.select_slider("dg_steps", _("Training steps"), [50, 100, 200, 300, 500, 1000],
+                                 d.train.steps, container=c3)
+    dataset = params.select("dg_data", _("Data set"), list(TOY_SETS) + ["mnist1d"], d.train.dataset,
+                            fmt=lambda x: _(x), container=c4)
     c5, c6, c7, c8, c9 = st.columns(5)
-    width = params.select_slider("dg_width", _("Width"), [8, 16, 32, 64], 32, container=c5)
-    norm = params.toggle("dg_norm", _("Batch normalisation"), True, container=c6)
-    lr = params.select_slider("dg_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1], 0.01,
+    width = params.select_slider("dg_width", _("Width"), [8, 16, 32, 64], d.width, container=c5)
+    norm = params.toggle("dg_norm", _("Batch normalisation"), d.norm, container=c6)
+    lr = params.select_slider("dg_lr", _("Learning rate"), [1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1], d.train.lr,
                               container=c7)
-    opt = params.select("dg_opt", _("Optimiser"), list(OPTIMIZERS), "adam", container=c8,
+    opt = params.select("dg_opt", _("Optimiser"), list(OPTIMIZERS), d.train.optimizer, container=c8,
                         fmt=lambda o: {"adam": "Adam", "sgd": _("SGD + momentum 0.9")}.get(o, o))
-    init = params.select("dg_init", _("Initialisation"), list(INITIALISERS), "he", container=c9,
+    init = params.select("dg_init", _("Initialisation"), list(INITIALISERS), d.init, container=c9,
                          fmt=lambda k: _(INITIALISERS[k][2]))
     try:
         return deg.page_sweep(max_depth, seeds, steps, dataset, width, norm, lr, opt, init)
@@ -211,8 +212,9 @@ def identity_section() -> None:
         depth = st.select_slider(_("Depth of the nets drawn"), list(ispec.depths), max(ispec.depths),
                                  key="dg_id_depth")
         charts.show(id_figs.grids(r["grid_in"], r["grids"][depth], depth), key="dg_id_grid")
-        look_for(_("Look at the lines: through the deep plain net the grid comes out crumpled "
-                   "and folded; through the residual net it lands back on the grey grid."))
+        look_for(_("Look at the lines: the deep plain net crushes the whole square toward one "
+                   "point (it answers the mean) and crumples it; through the residual net every "
+                   "line lands near its grey original — wobbly, but the square keeps its shape."))
 
 
 layout.header(_("Degradation"), _(

@@ -104,7 +104,8 @@ def story_panel() -> None:
         "have healthy gradients, and still degrade. Both are measured here, on the nets of the "
         "Degradation page."))
     depth = params.select_slider("gf_story_depth", _("Depth (blocks)"), list(deg.DEPTHS), 24)
-    r = story_ratios(depth)
+    with st.spinner(_("Measuring gradients...")):
+        r = story_ratios(depth)
     story, paper = st.columns(2)
     for col, case, title in ((story, "story", _("No batch normalisation, PyTorch's default init")),
                              (paper, "paper", _("Batch normalisation and He init (the paper)"))):
@@ -129,14 +130,20 @@ def story_panel() -> None:
         bar.empty()
     bands = deg.curve_bands(hit["curves"])
     charts.show(figs.story_losses(bands, depth), key="gf_story_loss")
-    look_for(_("Look at the gap between the red and the blue curve: the plain net's gradients do "
-               "not vanish, and it still fits its training data worse."))
+    look_for(_("Look at the gap between the red and the blue curve: how much worse the plain net "
+               "fits its own training data; the lines above say whether its gradients vanish."))
     rows = {f: [x for x in hit["rows"] if x["family"] == f] for f in ("plain", "residual")}
     err = {f: median([100 * (1 - x["train_acc"]) for x in v if x["train_acc"] is not None])
            for f, v in rows.items()}
     plain_v = verdict(median(r["paper"]["plain"]))
     story_v = _(VERDICTS[verdict(median(r["story"]["plain"]))])
-    if err["plain"] > err["residual"] + 1.0:
+    worse = err["plain"] > err["residual"] + 1.0
+    if worse and plain_v == "vanishes":
+        st.markdown(_(
+            "**Measured, in plain words.** At {d} blocks the plain net trains worse ({p:.1f}% "
+            "training error against {q:.1f}%) and, in this setting, its gradient does vanish "
+            "toward the input.").format(d=depth, p=err["plain"], q=err["residual"]))
+    elif worse:
         st.markdown(_(
             "**Measured, in plain words.** With batch normalisation and He init the {d}-block "
             "plain net's gradient {v}, yet after {t} steps its training error is **{p:.1f}%** "

@@ -75,12 +75,17 @@ class SweepSpec:
 
 
 def page_sweep(max_depth: int = 32, seeds: int = 3, steps: int = 300, dataset: str = "spirals",
-               width: int = 32, norm: bool = True, lr: float = 0.01, optimizer: str = "adam",
+               width: int = 32, norm: bool = True, lr: float = 0.05, optimizer: str = "sgd",
                init: str = "he") -> SweepSpec:
     """The sweep the Degradation page runs for its settings (the defaults are the page's).
 
     One place, so the page, `precompute` and the tests that hold the page's default to the
-    paper's effect all build exactly the same specs.
+    paper's effect all build exactly the same specs. The default is the paper's recipe in
+    miniature: SGD with momentum 0.9, batch normalisation, He init. Measured over 5 seeds
+    (notes/lessons1.md): the plain net's final training error rises with depth, graded
+    (median 0.1% at 2 blocks, 10% at 12, 20% at 16, 33% at 24, 36% at 32, not chance),
+    while the residual net's median stays at or below 0.4% at every depth. With Adam
+    (lr 0.01) the plain 32-block net ends at chance instead.
     """
     steps = int(steps)
     return SweepSpec(depths=tuple(d for d in DEPTH_CHOICES if d <= max_depth), seeds=seeds,

@@ -57,7 +57,7 @@ def versus_depth(rows: Sequence[Mapping], summary: Sequence[Mapping]) -> go.Figu
     fig.update_xaxes(title_text=_("depth (blocks)"), tickvals=depths)
     fig.update_yaxes(rangemode="tozero")
     return base_layout(fig, _("Degradation: deeper plain nets train worse; residual nets do not"),
-                       height=400)
+                       height=420, margin=dict(l=50, r=20, t=80, b=40))
 
 
 def depth_colours(depths: Sequence[int]) -> dict[int, str]:
@@ -93,4 +93,4 @@ def error_curves(bands: Mapping[int, Mapping[str, Mapping[str, list]]], depths: 
     fig.update_xaxes(title_text=_("step"))
     fig.update_yaxes(title_text=_("error (%)"), rangemode="tozero", row=1, col=1)
     return base_layout(fig, _("Error during training: median over seeds, band = min to max"),
-                       height=400)
+                       height=420, margin=dict(l=50, r=20, t=80, b=40))

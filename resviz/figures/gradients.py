@@ -51,7 +51,8 @@ def init_norms(norms: Mapping[str, Sequence[float]], inputs: Mapping[str, Sequen
         fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)
         fig.update_xaxes(title_text=_block_axis(), row=1, col=col)
     fig.update_yaxes(title_text=_("gradient norm"), row=1, col=1)
-    return base_layout(fig, _("Per-block gradient norms at initialisation (log scale)"), height=440)
+    return base_layout(fig, _("Per-block gradient norms at initialisation (log scale)"), height=460,
+                       margin=dict(l=50, r=20, t=80, b=40))
 
 
 def story_losses(curves: Mapping[str, Mapping[str, list]], depth: int) -> go.Figure:

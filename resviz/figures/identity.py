@@ -66,4 +66,4 @@ def grids(grid_in: Sequence, mapped: Mapping[str, Sequence], depth: int, height:
         fig.update_xaxes(range=[-1.5, 1.5], row=1, col=col)
         fig.update_yaxes(range=[-1.5, 1.5], scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
     return base_layout(fig, _("What each trained net does to a square grid (grey: the input)"),
-                       height=height)
+                       height=height, margin=dict(l=40, r=20, t=80, b=40))
