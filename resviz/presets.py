@@ -56,10 +56,10 @@ PRESETS: tuple[Preset, ...] = (
               "beside the paper's CIFAR-10 errors."),
            ("orderings",)),
     Preset("veit2016", N_("Veit 2016 Fig. 3 and 6: lesion and paths"), "Veit et al. 2016, Fig. 3, 6",
-           "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "16"), ("le_sd", "1")),
+           "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "12"), ("le_sd", "1")),
            N_("Delete one block of a ResNet and the accuracy barely moves; delete one layer of a "
               "plain net and it falls to chance. Most gradient comes from short paths."),
-           ("lesion", "paths")),
+           ("lesion", "paths", "readout")),
     Preset("srivastava2015", N_("Srivastava 2015 Fig. 2: gates"), "Srivastava et al. 2015, Fig. 2",
            "pages/views/highway.py", (("hw_depth", "30"), ("hw_gb", "-2.0"), ("hw_data", "spirals")),
            N_("Transform-gate biases, mean gate activity per layer and one example's sparse gate "
