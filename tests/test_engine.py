@@ -317,3 +317,13 @@ def test_highway_probes_and_gate_commands():
     assert shut.probes["gates"]["highway"]["mean_per_block"] == pytest.approx([0.2] * 3)
     core.command("set_gate", "residual", 0.0)
     assert "no gates" in core.snapshot().error
+
+
+
+def test_submit_runs_jobs_in_worker_processes(ex):
+    from resviz.train import survival_schedule
+
+    futs = [ex.submit(survival_schedule, 4, 0.5) for _ in range(3)]
+    assert all(f.result(120) == [0.875, 0.75, 0.625, 0.5] for f in futs)
+    with pytest.raises(TypeError, match="cannot be interpreted"):  # raised in the worker
+        ex.submit(survival_schedule, "x", 0.5).result(120)
