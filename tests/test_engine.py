@@ -15,7 +15,7 @@ import torch
 
 from resviz.engine import RunConfig
 from resviz.engine.core import RunCore
-from resviz.engine.local import LOST_IDLE, LOST_WORKER, LocalExecutor
+from resviz.engine.local import LOST_IDLE, LOST_ROOM, LOST_WORKER, LocalExecutor
 from resviz.models import build
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Trainer
@@ -181,16 +181,19 @@ def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
 
 
 def test_unpolled_runs_expire_and_workers_stay_bounded():
-    e = LocalExecutor(workers=2, ttl=1.0)
+    """At most bound x runs_per_worker runs: the least recently polled makes room; runs
+    nobody polls for ttl seconds are closed; the worker count never passes the bound."""
+    e = LocalExecutor(workers=2, ttl=1.0, runs_per_worker=2)
     try:
         hs = [e.open(pair(steps=5)) for _ in range(5)]
-        assert e.stats()["workers"] <= 2
-        for h in hs:
+        assert e.stats()["workers"] <= 2 and e.stats()["runs_open"] == 4
+        assert hs[0].lost == LOST_ROOM and hs[0].snapshot().state == "lost"
+        for h in hs[1:]:
             assert h.wait(timeout=120) is not None
         time.sleep(1.6)
         e.expire()
         assert e.stats()["runs_open"] == 0
-        assert all(h.lost == LOST_IDLE and h.snapshot().state == "lost" for h in hs)
+        assert all(h.lost == LOST_IDLE and h.snapshot().state == "lost" for h in hs[1:])
         assert e.stats()["workers"] <= 2
     finally:
         e.shutdown()
@@ -327,3 +330,21 @@ def test_submit_runs_jobs_in_worker_processes(ex):
     assert all(f.result(120) == [0.875, 0.75, 0.625, 0.5] for f in futs)
     with pytest.raises(TypeError, match="cannot be interpreted"):  # raised in the worker
         ex.submit(survival_schedule, "x", 0.5).result(120)
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_divergence_is_reported_and_ends_the_run(stacked):
+    base = NetworkSpec(depth=3, width=8, norm=False)
+    cfg = RunConfig("classify", (("A", base), ("B", base.replace(family="plain"))),
+                    TSPEC.replace(steps=200, lr=1e6, optimizer="sgd"), boundary=8,
+                    stacked=stacked)
+    core = RunCore(cfg)
+    assert core.stacked == stacked
+    core.command("start")
+    while core.work(1.0):
+        pass
+    s = core.snapshot()
+    assert s.state == "finished" and s.step < 200
+    assert all(s.metrics[k]["diverged_at"] is not None for k in ("A", "B"))
+    core.command("start")  # nothing left to train: stays finished, no error
+    assert core.snapshot().state == "finished" and core.snapshot().error is None
