@@ -53,6 +53,7 @@ def test_paused_run_does_not_advance_and_step_is_exact(ex):
     h.step(10)
     s = wait(h, lambda s: s.state == "paused" and s.step > 1)
     assert s.step == 11
+    assert s.boundary is not None and len(s.boundary["A"]["p"]) == 16  # kept across snapshots
     time.sleep(0.5)  # paused: nothing moves
     assert h.snapshot().step == 11
     h.start()
@@ -158,6 +159,7 @@ def test_fifty_rapid_commands_leave_a_consistent_run(ex):
     h.close()
 
 
+@pytest.mark.slow
 def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
     victim, other = ex.open(pair(steps=10_000)), ex.open(pair(steps=20))
     victim.start()
@@ -180,6 +182,7 @@ def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
         h.close()
 
 
+@pytest.mark.slow
 def test_unpolled_runs_expire_and_workers_stay_bounded():
     """At most bound x runs_per_worker runs: the least recently polled makes room; runs
     nobody polls for ttl seconds are closed; the worker count never passes the bound."""
@@ -248,6 +251,7 @@ def test_thinned_curves_keep_the_last_point():
 torch.set_num_threads(1)
 
 
+@pytest.mark.slow
 def test_without_ray_address_nothing_of_ray_is_imported():
     import subprocess
     import sys
@@ -348,3 +352,20 @@ def test_divergence_is_reported_and_ends_the_run(stacked):
     assert all(s.metrics[k]["diverged_at"] is not None for k in ("A", "B"))
     core.command("start")  # nothing left to train: stays finished, no error
     assert core.snapshot().state == "finished" and core.snapshot().error is None
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_boundary_is_each_models_class_probability_on_the_grid(stacked):
+    from resviz.data import grid
+
+    core = RunCore(pair(stacked=stacked))
+    run_to_pause(core, 5)
+    s = core.snapshot()
+    ax, pts = grid(16)
+    for name, model in core.models().items():
+        model.eval()
+        with torch.no_grad():
+            p = torch.softmax(model(pts), 1)[:, 1].reshape(16, 16)
+        model.train()
+        assert s.boundary[name]["x"] == pytest.approx(ax.tolist())
+        assert torch.tensor(s.boundary[name]["p"]) == pytest.approx(p, abs=1e-5)

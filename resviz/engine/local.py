@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from resviz.engine.config import N_, RunConfig, Snapshot
+from resviz.engine.config import N_, RunConfig, Snapshot, carry_boundary
 from resviz.engine.handle import RunHandle
 
 SLICE = 0.05          # seconds one running run trains before the worker turns to the next
@@ -229,7 +229,7 @@ class LocalExecutor:
                 with self._lock:
                     run = self._runs.get(msg[1])
                     if run is not None:
-                        run.snapshot = msg[2]
+                        run.snapshot = carry_boundary(run.snapshot, msg[2])
             elif op == "failed":
                 with self._lock:
                     run = self._runs.get(msg[1])
