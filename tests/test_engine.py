@@ -291,6 +291,13 @@ def test_sequence_run_equals_the_lockstep_trainer_and_probes_measure_it():
     x, y = ref.test_set
     assert s.probes["state_grads"]["rnn"] == seq.state_grad_norms(ref.models["rnn"], x[:256], y[:256])
     assert len(s.probes["lstm_memory"]["lstm"]["forget_mean"]) == 5
+    from resviz.engine.core import rebuild_models
+
+    copies = rebuild_models(core.export_models())  # what RunHandle.models() gives a page
+    for k, m in copies.items():
+        assert type(m) is type(ref.models[k])
+        for a, b in zip(m.state_dict().values(), ref.models[k].state_dict().values()):
+            assert torch.equal(a, b)
 
 
 def test_highway_probes_and_gate_commands():
