@@ -307,7 +307,8 @@ def test_highway_probes_and_gate_commands():
 
     hw = NetworkSpec(family="highway", depth=3, width=8)
     cfg = RunConfig("classify", (("highway", hw), ("residual", BASE)),
-                    TSPEC.replace(steps=10), boundary=0, probes=("gates", "gate_lesion", "act_grads"),
+                    TSPEC.replace(steps=10), boundary=0,
+                    probes=("gates", "gate_lesion", "act_grads", "openness_sweep"),
                     block_attrs=(("highway", "openness", 0.2),))
     core = RunCore(cfg)
     assert not core.stacked
@@ -318,6 +319,8 @@ def test_highway_probes_and_gate_commands():
     x, y = core.trainer.test_set
     assert s.probes["gates"]["highway"] == gates.gate_maps(model, x)
     assert s.probes["gate_lesion"]["highway"] == gates.lesion_each(model, x, y)
+    sweep = s.probes["openness_sweep"]["highway"]
+    assert sweep["accuracy"] == gates.openness_sweep(model, x, y, sweep["openness"])
     assert "residual" not in s.probes["gates"] and len(s.probes["act_grads"]["residual"]) == 3
     from resviz.models import block_attrs
     from resviz.train import evaluate
