@@ -205,6 +205,21 @@ def _shattered(a: Any) -> Cost:
     return Cost(a.points * net.acts * FLOAT * 3, 2 * a.seeds * 3 * a.points * net.macs)
 
 
+def _identity(a: Any) -> Cost:
+    from resviz.experiments.identity import parse_depths
+
+    total = Cost()
+    for d in parse_depths(a.depths):
+        net = NetSize.of(d, a.width, (2,), 2)
+        total = total + training(net, a.batch_size, a.steps, 2 * a.seeds, a.batch_size)
+    return total
+
+
+def _readout(a: Any) -> Cost:
+    net, cost = _train_args(a, models=2)
+    return cost + forward(net, int(a.samples * 0.3) + a.resolution ** 2, passes=2 * a.depth)
+
+
 def argparse_like(a: Any, **defaults: Any) -> Any:
     """`a` with missing attributes filled in."""
     import argparse
@@ -216,6 +231,7 @@ ESTIMATES: dict[str, Callable[[Any], Cost]] = {
     "train": _train, "lesion": _lesion, "paths": _paths, "evaluate": _evaluate,
     "landscape": _landscape, "degradation": _degradation, "orderings": _orderings,
     "highway": _highway, "sequence": _sequence, "gradients": _gradients, "shattered": _shattered,
+    "identity": _identity, "readout": _readout,
 }
 
 

@@ -44,7 +44,7 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         one_line = " ".join(str(message).split())
-        self.exit(2, f"{self.prog}: error: {one_line}\n")
+        self.exit(2, f"error: {self.prog}: {one_line}\n")
 
 
 def _parse_int(text: str) -> int:

@@ -58,3 +58,25 @@ def figure(at: AppTest, key: str) -> dict[str, Any]:
         if key in el.proto.id:
             return _decode(json.loads(el.proto.spec))
     raise KeyError(f"no chart with key {key!r}")
+
+
+def trained_playground(specs: dict, tspec: Any) -> Any:
+    """The Playground's run as a page holds it (ui.session.PlaygroundRun over a ui.live.Live),
+    trained to its step limit in the engine. Put `run.live` in at.session_state[session.KEY]."""
+    from resviz.engine import executor
+    from ui import live, session
+
+    cfg = session.config(specs, tspec)
+    lv = live.Live(cfg, executor().open(cfg), tspec.steps)
+    if tspec.steps:
+        lv.handle.step(tspec.steps)
+    snap = lv.wait(lambda s: s.step >= tspec.steps and s.state != "running", timeout=300)
+    assert snap is not None and snap.step == tspec.steps, "the engine did not train the run"
+    return session.PlaygroundRun(lv)
+
+
+def set_skips(run: Any, name: str, mask: list[bool]) -> None:
+    """Toggle skips on the Playground's trained net, as its skip arcs do, and wait until seen."""
+    run.live.handle.set_skips(name, list(mask))
+    snap = run.live.wait(lambda s: list(s.skips[name]) == list(mask), timeout=60)
+    assert snap is not None and list(snap.skips[name]) == list(mask)

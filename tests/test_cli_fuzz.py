@@ -41,6 +41,8 @@ TINY = {  # the smallest real run of each command
     "evaluate": ["--samples", "40"],
     "arch": ["net", "--depth", "2", "--width", "4"],
     "precompute": ["--dry-run", "--no-home", "--only", "none-such"],
+    "identity": ["--depths", "2", "--seeds", "1", "--width", "4", "--steps", "2", "--batch-size", "8"],
+    "readout": ["--depth", "2", "--width", "4", "--steps", "2", "--samples", "40", "--resolution", "4"],
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apptest_utils import figure, no_exception, open_page
+from apptest_utils import figure, no_exception, open_page, set_skips, trained_playground
 
 from resviz.figures.diagrams import count_class
 from resviz.models import build
@@ -80,10 +80,10 @@ def test_cifar_slider_moves_the_selected_model(at) -> None:
 
 
 def test_live_model_draws_the_playground_net_with_its_removed_skip(at) -> None:
-    run = session.new_run({"A": NetworkSpec(depth=60, width=4),
-                           "B": NetworkSpec(family="plain", depth=3, width=4)}, TrainSpec(steps=1))
-    run.models["A"].set_skips([i != 30 for i in range(60)])
-    at.session_state[session.KEY] = run
+    run = trained_playground({"A": NetworkSpec(depth=60, width=4),
+                              "B": NetworkSpec(family="plain", depth=3, width=4)}, TrainSpec(steps=1))
+    set_skips(run, "A", [i != 30 for i in range(60)])
+    at.session_state[session.KEY] = run.live
     open_tab(at, "The live model")
     live = next(d for d in dots(at) if 'label="Model ' in d)
     # 60 blocks: collapsed into three runs (30 on, block 31 off, 29 on), each with its loop

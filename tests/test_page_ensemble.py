@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from apptest_utils import ROOT, figure, no_exception
+from apptest_utils import ROOT, figure, no_exception, trained_playground
 from streamlit.testing.v1 import AppTest
 
 from resviz.spec import NetworkSpec, TrainSpec
@@ -100,13 +100,11 @@ def test_readout_tab_reads_every_block_of_both_nets():
 
 
 def test_playground_models_can_be_measured():
-    run = session.new_run({"A": NetworkSpec(depth=4, width=16),
+    run = trained_playground({"A": NetworkSpec(depth=4, width=16),
                            "B": NetworkSpec(family="plain", depth=4, width=16)},
                           TrainSpec(steps=10))
-    for _r in run.trainer.run():
-        pass
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[session.KEY] = run
+    at.session_state[session.KEY] = run.live
     at.query_params["en_src"] = "A"
     at.query_params["en_samples"] = "10"
     at.run()

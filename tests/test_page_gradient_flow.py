@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_utils import ROOT, figure, no_exception
+from tests.apptest_utils import ROOT, figure, no_exception, trained_playground
 
 PAGE = "pages/views/gradient_flow.py"
 
@@ -88,15 +88,13 @@ def test_digits_show_an_input_attribution_map():
 
 
 def test_playground_models_can_be_the_source():
-    from ui.session import KEY, default_run
+    from ui.session import KEY, default_specs
 
-    run = default_run(steps=6)
-    for _rec in run.trainer.run():
-        pass
+    run = trained_playground(*default_specs(steps=6))
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=300)
     for k, v in {**QUERY, "gf_src": "playground"}.items():
         at.query_params[k] = v
-    at.session_state[KEY] = run
+    at.session_state[KEY] = run.live
     at.run()
     no_exception(at)
     heat = figure(at, "gf_heat_A")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_utils import ROOT, figure, no_exception, open_page
+from apptest_utils import ROOT, figure, no_exception, open_page, set_skips, trained_playground
 from streamlit.testing.v1 import AppTest
 
 from resviz.spec import NetworkSpec, TrainSpec
@@ -81,12 +81,10 @@ def test_playground_source_without_a_trained_run_explains() -> None:
 
 def test_playground_models_are_used_and_a_skip_toggle_shows() -> None:
     a = NetworkSpec(depth=3, width=8)
-    run = session.new_run({"A": a, "B": a.replace(family="plain")},
+    run = trained_playground({"A": a, "B": a.replace(family="plain")},
                           TrainSpec(steps=10, n_samples=100))
-    for _rec in run.trainer.run():
-        pass
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[session.KEY] = run
+    at.session_state[session.KEY] = run.live
     at.query_params["ls_src"] = "playground"
     at.switch_page(PAGE)
     at.run()
@@ -94,7 +92,7 @@ def test_playground_models_are_used_and_a_skip_toggle_shows() -> None:
     titles = [a["text"] for a in figure(at, "ls_contour")["layout"]["annotations"]]
     assert any(t.startswith("A:") for t in titles) and any(t.startswith("B:") for t in titles)
     before = contour_z(at)
-    run.models["A"].set_skips(False)  # the Playground's per-block switch, on the trained net
+    set_skips(run, "A", [False] * 3)  # the Playground's per-block switch, on the trained net
     at.run()
     no_exception(at)
     after = contour_z(at)

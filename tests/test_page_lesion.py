@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from apptest_utils import ROOT, figure, no_exception, open_page
+from apptest_utils import ROOT, figure, no_exception, open_page, set_skips, trained_playground
 from streamlit.testing.v1 import AppTest
 
 from resviz.spec import NetworkSpec, TrainSpec
@@ -45,14 +45,12 @@ def test_trained_here_residual_survives_deletion_plain_does_not():
 
 
 def test_playground_toggles_carry_over():
-    run = session.new_run({"A": NetworkSpec(depth=5, width=16),
+    run = trained_playground({"A": NetworkSpec(depth=5, width=16),
                            "B": NetworkSpec(family="plain", depth=5, width=16)},
                           TrainSpec(dataset="moons", steps=30))
-    for _r in run.trainer.run():
-        pass
-    run.models["A"].set_skips([True, False, True, True, True])
+    set_skips(run, "A", [True, False, True, True, True])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[session.KEY] = run
+    at.session_state[session.KEY] = run.live
     at.query_params["le_src"] = "playground"
     at.query_params["le_draws"] = "5"
     at.switch_page("pages/views/lesion.py")
@@ -64,4 +62,4 @@ def test_playground_toggles_carry_over():
     assert len(single) == 2
     a = next(d for n, d in single.items() if "A" in n)
     assert a["marker"]["symbol"][1] == "x" and a["marker"]["symbol"][0] == "circle"
-    assert run.models["A"].skips == [True, False, True, True, True]  # the Playground's net untouched
+    assert run.live.newest().skips["A"] == [True, False, True, True, True]  # the Playground's net untouched

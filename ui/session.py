@@ -99,6 +99,14 @@ class PlaygroundRun:
                               list(last) if i == len(cv["step"]) - 1 else [], 0.0, tr, te, tl))
         return out
 
+    def grad_history(self, name: str) -> list[list[float]]:
+        """Per-block parameter-gradient norms over training (one row per kept step, thinned to
+        at most resviz.engine.core.GRAD_POINTS steps), for the block x step heatmap."""
+        snap = self.snap
+        if snap is None or name not in snap.curves:
+            return []
+        return [list(g) for g in snap.curves[name].get("grad_norms", [])]
+
     @property
     def trainer(self) -> PlaygroundRun:
         """Compatibility for pages written against the old in-process Trainer (.history)."""

@@ -239,7 +239,7 @@ def over_training() -> tuple[dict[str, torch.nn.Module], object, dict[str, str]]
     pg = session.playground()
     labels = {k: _("{name}: {family}, {depth} blocks").format(
         name=k, family=_(s.family), depth=s.depth) for k, s in pg.specs.items()}
-    show_training({k: [r.grad_norms for r in pg.trainer.history(k)] for k in pg.specs}, labels)
+    show_training({k: pg.grad_history(k) for k in pg.specs}, labels)
     x = pg.data.x_test[:256]
     now = {k: [forward_std(m, x)] for k, m in pg.models.items()}
     charts.show(figs.forward_signal(now, [pg.steps], labels), key="gf_signal")

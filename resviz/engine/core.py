@@ -27,6 +27,7 @@ from resviz.engine.probes import PROBES, ProbeView, check_probes
 from resviz.train import Record
 
 CURVE_POINTS = 400      # most points per curve in a snapshot
+GRAD_POINTS = 120       # most steps of per-block gradient norms (the block x step heatmap)
 SNAP_EVERY = 0.15       # seconds between two snapshots of a running run
 HEAVY_EVERY = 0.5       # seconds between two boundary / ratio / probe computations
 METRICS_EVERY = 0.3     # seconds between two full-set evaluations while running
@@ -92,6 +93,7 @@ class RunCore:
         self.loss = {n: Curve(("step", "loss")) for n in self.names}
         self.evals = {n: Curve(("eval_step", "train_acc", "test_acc", "test_loss"))
                       for n in self.names}
+        self.grads = {n: Curve(("grad_step", "grad_norms"), GRAD_POINTS) for n in self.names}
         self.commands: deque[tuple[int, str]] = deque(maxlen=16)
         self.error: str | None = None
         self._rate: deque[tuple[float, int]] = deque()
@@ -273,6 +275,7 @@ class RunCore:
     def _feed(self, recs: dict[str, Record]) -> None:
         for name, r in recs.items():
             self.loss[name].add((r.step, _clean(r.loss)))
+            self.grads[name].add((r.step, list(r.grad_norms)))
             if r.test_acc is not None:
                 self.evals[name].add((r.step, r.train_acc, r.test_acc, r.test_loss))
 
@@ -402,6 +405,7 @@ class RunCore:
         for n in self.names:
             c = self.loss[n].columns()
             c.update(self.evals[n].columns())
+            c.update(self.grads[n].columns())
             curves[n] = c
         stats = {n: {"grad": grad.get(n, []), "ratio": self._heavy["ratio"].get(n, [])}
                  for n in self.names}

@@ -29,6 +29,7 @@ import torch
 
 from resviz import store
 from resviz.batched import StackedNet
+from resviz.cli_args import BATCH_SIZE, LR, STEPS, WIDTH, count, depth_list
 from resviz.spec import MAX_DEPTH, MAX_WIDTH, ORDERINGS, NetworkSpec, SpecError
 
 COMMAND = "identity"
@@ -217,14 +218,16 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = IdentitySpec()
-    p.add_argument("--depths", default=",".join(map(str, d.depths)), help="comma-separated block counts")
-    p.add_argument("--seeds", type=int, default=d.seeds, help="init seeds per family and depth")
-    p.add_argument("--width", type=int, default=d.width)
+    p.add_argument("--depths", type=depth_list, default=",".join(map(str, d.depths)),
+                   help="comma-separated block counts (each 1..100, at most 20)")
+    p.add_argument("--seeds", type=count(1, 10), default=d.seeds,
+                   help="init seeds per family and depth (1..10)")
+    p.add_argument("--width", type=WIDTH, default=d.width)
     p.add_argument("--ordering", choices=ORDERINGS, default=d.ordering,
                    help="residual unit ordering (He et al. 2016); plain = the same unit, no skip")
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--steps", type=STEPS, default=d.steps)
+    p.add_argument("--lr", type=LR, default=d.lr, help="Adam learning rate")
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=d.batch_size)
     p.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 (a cosine)")
     p.add_argument("--grids", action="store_true", help="include each seed-0 net's image of the grid")
 

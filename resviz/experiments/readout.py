@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Callable
 
 from resviz import store
+from resviz.cli_args import count
 from resviz.data import load
 from resviz.experiments.train_cmd import add_network_arguments, add_training_arguments, specs_from_args
 from resviz.i18n import _
@@ -89,7 +90,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, steps=STEPS)
     p.set_defaults(dataset=DATASET)
     p.add_argument("--maps", action="store_true", help="include the boundary maps after every block")
-    p.add_argument("--resolution", type=int, default=RESOLUTION, help="grid points per side of each map")
+    p.add_argument("--resolution", type=count(4, 200), default=RESOLUTION,
+                   help="grid points per side of each map (4..200)")
 
 
 def main(args: argparse.Namespace) -> dict:
