@@ -125,12 +125,17 @@ def test_masked_logits_on_a_conv_net_equal_gating_by_hand() -> None:
     net.set_active([True] * 3)
 
 
-def test_delete_k_defaults_are_five_draws_from_seed_zero() -> None:
-    net = _net(depth=4).eval()
-    x = _x(40)
-    y = torch.zeros(40, dtype=torch.long)
-    assert L.delete_k(net, x, y, [1, 2]) == L.delete_k(net, x, y, [1, 2], draws=5, seed=0)
-    assert all(len(v) == 5 for v in L.delete_k(net, x, y, [1, 2]).values())
+def test_delete_k_and_reorder_defaults_are_five_draws_from_seed_zero() -> None:
+    net = _net(depth=6, classes=4, seed=5).eval()
+    x = _x(120, seed=6)
+    with torch.no_grad():
+        y = net(x).argmax(1)  # every deletion costs something, differently per draw
+    ks = [1, 2, 3]
+    default = L.delete_k(net, x, y, ks)
+    assert default == L.delete_k(net, x, y, ks, draws=5, seed=0)
+    assert default != L.delete_k(net, x, y, ks, draws=5, seed=1)  # the seed matters here
+    assert L.reorder(net, x, y, [2, 4]) == L.reorder(net, x, y, [2, 4], draws=5, seed=0)
+    assert L.reorder(net, x, y, [2, 4]) != L.reorder(net, x, y, [2, 4], draws=5, seed=1)
 
 
 def test_kendall_tau_at_the_smallest_sizes() -> None:
