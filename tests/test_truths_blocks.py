@@ -178,10 +178,21 @@ def test_recorded_stats_are_branch_over_input_norm_and_output_std() -> None:
     block = ResidualBlock(6, "full_preact")
     randomise(block, 5)
     block.eval()
-    block.record = True
-    x = torch.randn(10, 6) * 2
+    x = torch.randn(10, 6) * 0.05  # ||x|| < 1: the ratio divides by ||x||, not by a floor of 1
+    assert float(x.norm()) < 1
     with torch.no_grad():
+        block(x)
+        assert block.stats == {}  # nothing recorded unless asked (record is off by default)
+        block.record = True
         y = block(x)
         fx = block.branch(x)
     assert block.stats["branch_ratio"] == pytest.approx(float(fx.norm() / x.norm()), rel=1e-5)
     assert block.stats["out_std"] == pytest.approx(float(y.std()), rel=1e-5)
+
+
+def test_conv_weight_layers_have_no_bias_flat_ones_do() -> None:
+    """He et al.: a conv followed by BN carries no bias (BN's shift replaces it)."""
+    conv, flat = ResidualBlock(4, conv=True), ResidualBlock(4)
+    assert conv.w1.bias is None and conv.w2.bias is None
+    assert flat.w1.bias is not None
+    assert sum(p.numel() for p in conv.parameters()) == 2 * 4 * 4 * 9 + 2 * 2 * 4
