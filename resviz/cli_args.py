@@ -43,8 +43,8 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse whose errors are one line on stderr (no usage block) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        one_line = " ".join(str(message).split())
-        self.exit(2, f"error: {self.prog}: {one_line}\n")
+        one_line = " ".join(str(message).split())  # like every other CLI error: "error: ..."
+        self.exit(2, f"error: {one_line} (see {self.prog} --help)\n")
 
 
 def _parse_int(text: str) -> int:

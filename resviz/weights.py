@@ -63,7 +63,7 @@ def _open(path: str | Path):
     try:
         return safe_open(str(path), framework="pt")
     except (SafetensorError, OSError) as e:
-        raise WeightsError(f"{path}: not a safetensors weights file ({e})") from None
+        raise WeightsError(f"{path}: not a readable ResViz weights file ({e})") from None
 
 
 def _spec_from_meta(path: str | Path, meta: dict) -> NetworkSpec:
@@ -95,7 +95,7 @@ def load(path: str | Path) -> tuple[ResVizNet, NetworkSpec]:
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as e:  # e.g. a file cut short after its header
-        raise WeightsError(f"{path}: unreadable tensors ({e})") from None
+        raise WeightsError(f"{path}: not a readable ResViz weights file ({e})") from None
     _check_switches(path, tensors)
     model.load_state_dict(tensors)
     return model, spec

@@ -230,3 +230,12 @@ def test_module_entry_point_prints_one_line_and_exits_2() -> None:
         out = subprocess.run([sys.executable, "-m", "resviz", *argv], capture_output=True, text=True,
                              cwd=Path(__file__).resolve().parents[1], timeout=120)
         assert out.returncode == 2 and one_clean_line(out.stderr), (argv, out.stderr)
+
+
+def test_every_refusal_has_one_format(capsys) -> None:
+    """argparse's refusals and the commands' own read alike: "error: ..." on one line."""
+    for argv in (["lesion", "--draws", "-1"], ["train", "--batch-size", "1", "--steps", "1", "--depth", "2"],
+                 ["bogus-command"], ["train", "--no-such-option"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and one_clean_line(err), err

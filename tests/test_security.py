@@ -117,7 +117,7 @@ def test_weights_import_never_unpickles_and_validates_the_spec(tmp_path: Path) -
 
     evil = tmp_path / "model.safetensors"
     evil.write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(weights.WeightsError, match="not a safetensors weights file"):
+    with pytest.raises(weights.WeightsError, match="not a readable ResViz weights file"):
         weights.load(evil)
     assert not marker.exists(), "a user file was unpickled"
 

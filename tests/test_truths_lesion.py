@@ -109,3 +109,64 @@ def test_delete_k_is_the_accuracy_under_exactly_those_masks() -> None:
             net.set_active(keep.tolist())
             assert got[k][draw] == pytest.approx(evaluate(net, x, y)[1])
     net.set_active([True] * 5)
+
+
+def test_masked_logits_on_a_conv_net_equal_gating_by_hand() -> None:
+    """Images: (masks, batch, C, H, W) must be flattened to one batch before the pooling head."""
+    net = build(NetworkSpec(depth=3, width=4, input_shape=(1, 6, 6), n_classes=3, seed=2)).eval()
+    x = torch.randn(5, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    masks = torch.tensor([[True, True, True], [False, True, False], [True, False, True]])
+    got = L.masked_logits(net, x, masks)
+    assert got.shape == (3, 5, 3)
+    for m, logits in zip(masks, got):
+        net.set_active(m.tolist())
+        with torch.no_grad():
+            torch.testing.assert_close(logits, net(x), rtol=1e-5, atol=1e-5)
+    net.set_active([True] * 3)
+
+
+def test_delete_k_and_reorder_defaults_are_five_draws_from_seed_zero() -> None:
+    net = _net(depth=6, classes=4, seed=5).eval()
+    x = _x(120, seed=6)
+    with torch.no_grad():
+        y = net(x).argmax(1)  # every deletion costs something, differently per draw
+    ks = [1, 2, 3]
+    default = L.delete_k(net, x, y, ks)
+    assert default == L.delete_k(net, x, y, ks, draws=5, seed=0)
+    assert default != L.delete_k(net, x, y, ks, draws=5, seed=1)  # the seed matters here
+    assert L.reorder(net, x, y, [2, 4]) == L.reorder(net, x, y, [2, 4], draws=5, seed=0)
+    assert L.reorder(net, x, y, [2, 4]) != L.reorder(net, x, y, [2, 4], draws=5, seed=1)
+
+
+def test_kendall_tau_at_the_smallest_sizes() -> None:
+    assert L.kendall_tau([0]) == 1.0 and L.kendall_tau([]) == 1.0
+    assert L.kendall_tau([0, 1]) == 1.0 and L.kendall_tau([1, 0]) == -1.0
+    assert L.kendall_tau([2, 1, 0]) == -1.0 and L.kendall_tau([0, 2, 1]) == pytest.approx(1 / 3)
+
+
+def test_swap_pairs_swaps_two_blocks_and_follows_its_generator_only() -> None:
+    assert L.swap_pairs(2, 1, torch.Generator().manual_seed(0)) == [1, 0]  # the only pair there is
+    assert L.swap_pairs(1, 3, torch.Generator().manual_seed(0)) == [0]
+    torch.manual_seed(1)
+    a = L.swap_pairs(9, 3, torch.Generator().manual_seed(4))
+    torch.manual_seed(2)  # the global generator is not the one drawn from
+    assert L.swap_pairs(9, 3, torch.Generator().manual_seed(4)) == a
+    assert sorted(a) == list(range(9)) and a != list(range(9))
+
+
+def test_reorder_is_permuted_accuracy_under_the_seeded_swaps() -> None:
+    net = _net(depth=5, classes=3, seed=4).eval()
+    x = _x(60, seed=5)
+    with torch.no_grad():
+        y = net(x).argmax(1)
+    got = L.reorder(net, x, y, [0, 1, 3], draws=2, seed=7)
+    gen = torch.Generator().manual_seed(7)
+    want = []
+    for k in (0, 1, 3):
+        for _ in range(2):
+            perm = L.swap_pairs(5, k, gen)
+            want.append({"swaps": k, "tau": L.kendall_tau(perm),
+                         "accuracy": L.permuted_accuracy(net, x, y, perm)})
+    assert got == want
+    assert got[0]["accuracy"] == 1.0 and got[0]["tau"] == 1.0  # 0 swaps: the net itself
+    assert min(p["accuracy"] for p in got) < 1.0  # and some order really differs

@@ -97,3 +97,28 @@ def test_depth_100_path_gradients_fall_with_length_and_stay_positive() -> None:
     res = P.path_gradients(net, x, y, samples=2, ks=[0, 50, 100])
     assert all(m > 0 and math.isfinite(m) for m in res.mean)
     assert res.mean[0] > 1e20 * res.mean[1] > 1e40 * res.mean[2]
+
+
+def test_conv_net_fast_masked_backward_equals_one_backward_per_sample() -> None:
+    """Images take the vmapped VJP path (no per-example Jacobian): same numbers as the naive way."""
+    net = build(NetworkSpec(depth=3, width=4, input_shape=(1, 5, 5), n_classes=3, seed=1)).eval()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(4, 1, 5, 5, generator=g), torch.randint(0, 3, (4,), generator=g)
+    masks = _masks(3, [0, 1, 2, 3], 2, seed=3)
+    fast = P.masked_grads(net, x, y, masks)
+    naive = torch.tensor([P.masked_grad_naive(net, x, y, m.tolist()) for m in masks], dtype=fast.dtype)
+    torch.testing.assert_close(fast, naive, rtol=1e-4, atol=1e-12)
+
+
+def test_progress_reaches_one_and_percentiles_bracket_the_mean() -> None:
+    net, (x, y) = _net(), _xy()
+    seen: list[float] = []
+    res = P.path_gradients(net, x, y, samples=5, seed=0, progress=seen.append)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    masks = _masks(6, range(7), 5, seed=0)
+    rows = P.masked_grads(net, x, y, masks).reshape(7, 5).numpy()
+    np.testing.assert_allclose(res.p10, np.percentile(rows, 10, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(res.p90, np.percentile(rows, 90, axis=1), rtol=1e-6)
+    assert res.samples == 5 and res.to_dict()["samples"] == 5
+    band = P.effective_band(list(range(3)), [0.0, 0.0, 0.0])  # nothing flows: the whole range
+    assert (band.lo, band.hi, band.share, band.path_fraction) == (0, 2, 0.0, 1.0)
