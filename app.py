@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from resviz.device import limit_threads
+from resviz.device import DeviceError, limit_threads
 from resviz.i18n import _
 from ui import layout
 from ui.nav import PAGES
@@ -15,9 +15,16 @@ from ui.nav import PAGES
 # emoji shortcode: a classroom network may have no internet at all.
 FAVICON = str(Path(__file__).resolve().parent / "assets" / "favicon.png")
 
-limit_threads()
+try:
+    limit_threads()
+    threads_error = None
+except DeviceError as e:  # a bad RESVIZ_THREADS: say so and go on with one thread
+    limit_threads(1)
+    threads_error = str(e)
 st.set_page_config(page_title="ResViz", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state=layout.sidebar_state())
+if threads_error:
+    st.warning(_("{error}; using one thread.").format(error=threads_error))
 layout.language_from_url()
 pages = [st.Page(p.path, title=_(p.title), icon=p.icon, url_path=p.url, default=i == 0)
          for i, p in enumerate(PAGES)]
