@@ -168,6 +168,8 @@ def _landscape(a: Any) -> Cost:
     net, cost = _train_args(a)
     n_eval = a.samples  # each grid point evaluates the loss on the training set
     points = a.grid ** 2 + 2 * a.line_points
+    if getattr(a, "hessian", False):  # each Hessian-vector product costs about 4 forward passes
+        points += 4 * a.hessian_grid ** 2 * a.lanczos_iters
     return cost + forward(net, n_eval, passes=points)
 
 

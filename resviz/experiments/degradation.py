@@ -127,11 +127,10 @@ def _curve(recs: list) -> dict[str, list]:
 
 FINAL_SHAPE = {"train_loss": float, "train_acc": store.Maybe(float), "test_acc": store.Maybe(float),
                "diverged_at": store.Maybe(int)}
-CURVE_SHAPE = {"step": [int], "loss": [float], "eval_step": [int], "test_loss": [store.Maybe(float)],
-               "train_acc": [store.Maybe(float)], "test_acc": [store.Maybe(float)]}
+CURVE_SHAPE = {"eval_step": [int], "loss": [float], "train_error": [float], "test_error": [float]}
 store.declare("degradation-group", {
     "rows": [{"family": str, "depth": int, "seed": int, **FINAL_SHAPE}],
-    "curves": {f: CURVE_SHAPE for f in FAMILIES}, "seconds": float, "batched": bool})
+    "curves": store.DictOf(str, CURVE_SHAPE), "seconds": float, "batched": bool})
 
 
 def cached_group(sw: SweepSpec, depth: int) -> dict | None:

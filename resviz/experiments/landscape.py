@@ -262,10 +262,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hessian", action="store_true",
                    help="also Li et al.'s map: |lambda_min/lambda_max| of the full Hessian "
                         "(Lanczos on Hessian-vector products) on a coarse grid")
-    p.add_argument("--hessian-grid", type=int, default=HessianSpec.grid,
-                   help="points per axis of the full-Hessian map")
-    p.add_argument("--lanczos-iters", type=int, default=HessianSpec.iters,
-                   help="Lanczos iterations (Hessian-vector products) per grid point")
+    p.add_argument("--hessian-grid", type=count(1, 21), default=HessianSpec.grid,
+                   help="points per axis of the full-Hessian map (1..21)")
+    p.add_argument("--lanczos-iters", type=count(2, 200), default=HessianSpec.iters,
+                   help="Lanczos iterations (Hessian-vector products) per grid point (2..200)")
 
 
 def to_plain(result: dict) -> dict:

@@ -193,4 +193,4 @@ def main(args: argparse.Namespace) -> dict:
 
 def exit_code(result: dict) -> int:
     """1 when any job failed, so a class-prep script (or CI) notices."""
-    return 1 if result["failed"] else 0
+    return 1 if isinstance(result, dict) and result.get("failed") else 0
