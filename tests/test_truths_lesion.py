@@ -125,15 +125,16 @@ def test_masked_logits_on_a_conv_net_equal_gating_by_hand() -> None:
     net.set_active([True] * 3)
 
 
-def test_delete_k_and_reorder_defaults_are_five_draws_from_seed_zero() -> None:
+def test_delete_k_and_reorder_defaults_are_seeded_draws_from_seed_zero() -> None:
     net = _net(depth=6, classes=4, seed=5).eval()
     x = _x(120, seed=6)
     with torch.no_grad():
         y = net(x).argmax(1)  # every deletion costs something, differently per draw
     ks = [1, 2, 3]
     default = L.delete_k(net, x, y, ks)
-    assert default == L.delete_k(net, x, y, ks, draws=5, seed=0)
-    assert default != L.delete_k(net, x, y, ks, draws=5, seed=1)  # the seed matters here
+    assert default == L.delete_k(net, x, y, ks, draws=L.DRAWS, seed=0)
+    assert all(len(v) == L.DRAWS for v in default.values())
+    assert default != L.delete_k(net, x, y, ks, draws=L.DRAWS, seed=1)  # the seed matters here
     assert L.reorder(net, x, y, [2, 4]) == L.reorder(net, x, y, [2, 4], draws=5, seed=0)
     assert L.reorder(net, x, y, [2, 4]) != L.reorder(net, x, y, [2, 4], draws=5, seed=1)
 
@@ -166,7 +167,7 @@ def test_reorder_is_permuted_accuracy_under_the_seeded_swaps() -> None:
         for _ in range(2):
             perm = L.swap_pairs(5, k, gen)
             want.append({"swaps": k, "tau": L.kendall_tau(perm),
-                         "accuracy": L.permuted_accuracy(net, x, y, perm)})
+                         "accuracy": L.permuted_accuracy(net, x, y, perm), "perm": perm})
     assert got == want
     assert got[0]["accuracy"] == 1.0 and got[0]["tau"] == 1.0  # 0 swaps: the net itself
     assert min(p["accuracy"] for p in got) < 1.0  # and some order really differs
