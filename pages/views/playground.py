@@ -199,10 +199,8 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
     with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
         st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
                      "change the trained model at once, without retraining."))
-        pcols = st.columns(2)
-        for col, name in zip(pcols, names):
-            with col:
-                _pills(run, snap, name)
+        for name in names:  # one above the other: a row of ten pills needs ~440 px
+            _pills(run, snap, name)
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:
