@@ -112,6 +112,18 @@ def open_page(page: Any, url: str, timeout: float = 60_000) -> None:
     wait_idle(page, timeout)
 
 
+def close_not_found(page: Any, wait_ms: int = 1500) -> None:
+    """Close Streamlit's "Page not found" dialog that a fresh server opened on a deep link may
+    still show (issue #14, item 1; fixed on another branch): it makes the page inert."""
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    try:
+        dialog.wait_for(timeout=wait_ms)
+    except Exception:  # noqa: BLE001 - no dialog: nothing to close
+        return
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=10_000)
+
+
 def exceptions(page: Any) -> list[str]:
     """Texts of every exception box Streamlit shows on the page."""
     return page.locator("[data-testid=stException]").all_inner_texts()

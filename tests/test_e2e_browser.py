@@ -72,10 +72,7 @@ def _live_page(page: Any, url: str) -> None:
     the live controls, not that.
     """
     bu.open_page(page, url, timeout=PAGE_TIMEOUT)
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached", timeout=10_000)
+    bu.close_not_found(page)
     page.locator(".st-key-pg_step button:not([disabled]), .st-key-hw_step button:not([disabled])"
                  ).first.wait_for(timeout=PAGE_TIMEOUT)
 
