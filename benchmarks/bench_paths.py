@@ -18,16 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from resviz.data import load
-from resviz.models import build
-from resviz.probes import lesion, paths
-from resviz.spec import NetworkSpec, TrainSpec
-from resviz.train import Trainer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install
+
+from resviz.data import load  # noqa: E402
+from resviz.models import build  # noqa: E402
+from resviz.probes import lesion, paths  # noqa: E402
+from resviz.spec import NetworkSpec, TrainSpec  # noqa: E402
+from resviz.train import Trainer  # noqa: E402
 
 NORMAL_FLOOR = 1e-30  # compare only where the naive float32 gradient is far above underflow
 

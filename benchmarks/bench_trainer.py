@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from resviz.data import load
-from resviz.models import build
-from resviz.spec import NetworkSpec, TrainSpec
-from resviz.train import Trainer, make_optimizer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install
+
+from resviz.data import load  # noqa: E402
+from resviz.models import build  # noqa: E402
+from resviz.spec import NetworkSpec, TrainSpec  # noqa: E402
+from resviz.train import Trainer, make_optimizer  # noqa: E402
 
 
 def bare_loop(spec: NetworkSpec, tspec: TrainSpec, data) -> float:

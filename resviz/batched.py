@@ -205,6 +205,8 @@ class BatchedTrainer(LockstepBase):
         self.diverged_at: dict[str, int | None] = dict.fromkeys(self.names)
         self._first: list[float] | None = None
         self._frozen: dict[int, dict[str, torch.Tensor]] = {}
+        self._views: dict[str, ResVizNet] | None = None
+        self._view_pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     @property
     def names(self) -> list[str]:
@@ -320,6 +322,20 @@ class BatchedTrainer(LockstepBase):
                         v.clone() if torch.is_tensor(v) else v)
                     for k, v in state.items()}
         return tr
+
+    @torch.no_grad()
+    def model_views(self) -> dict[str, ResVizNet]:
+        """Read-only ResVizNets holding the current weights, built once and refreshed by one
+        fused copy per call (probes and boundaries every half second would otherwise
+        rebuild every model each time). Changing them does not reach the stacked net."""
+        if self._views is None:
+            self._views = dict(zip(self._names, self.net.unstack()))
+            self._view_pairs = [(t, self.net.t[k][i])
+                                for i, m in enumerate(self._views.values())
+                                for k, t in m.state_dict(keep_vars=True).items()]
+        dst = [d for d, _ in self._view_pairs]
+        torch._foreach_copy_(dst, [src for _, src in self._view_pairs])
+        return self._views
 
     def skips(self, name: str) -> list[bool]:
         return self.net.skips(self._names.index(name))

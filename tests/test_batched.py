@@ -118,3 +118,19 @@ def test_stacked_pair_equals_the_two_models_trained_apart(data):
             assert b.grad_norms == pytest.approx(a.grad_norms, rel=1e-3, abs=1e-6)
             assert (a.test_acc is None) == (b.test_acc is None)
         assert bat.final(name)["test_acc"] == pytest.approx(alone.final(name)["test_acc"], abs=1e-6)
+
+
+def test_both_trainers_have_the_one_public_face(data):
+    from resviz.train import TrainerLike
+
+    specs = {"A": NetworkSpec(depth=2, width=4), "B": NetworkSpec(depth=2, width=4, family="plain")}
+    tspec = TrainSpec(n_samples=300, steps=3, batch_size=32)
+    for tr in (Trainer({k: build(s) for k, s in specs.items()}, data, tspec),
+               BatchedTrainer(specs, data, tspec)):
+        assert isinstance(tr, TrainerLike)
+        for _ in tr.run():
+            pass
+        assert tr.steps == 3 and tr.names == ["A", "B"]
+        x, y = tr.test_set
+        assert torch.equal(x, data.x_test) and torch.equal(y, data.y_test)
+        assert set(tr.finals()) == {"A", "B"} and len(tr.history("A")[-1].grad_norms) == 2

@@ -15,7 +15,7 @@ import torch
 
 from resviz.engine import RunConfig
 from resviz.engine.core import RunCore
-from resviz.engine.local import LOST_IDLE, LOST_WORKER, LocalExecutor
+from resviz.engine.local import LOST_IDLE, LOST_ROOM, LOST_WORKER, LocalExecutor
 from resviz.models import build
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Trainer
@@ -53,6 +53,7 @@ def test_paused_run_does_not_advance_and_step_is_exact(ex):
     h.step(10)
     s = wait(h, lambda s: s.state == "paused" and s.step > 1)
     assert s.step == 11
+    assert s.boundary is not None and len(s.boundary["A"]["p"]) == 16  # kept across snapshots
     time.sleep(0.5)  # paused: nothing moves
     assert h.snapshot().step == 11
     h.start()
@@ -158,6 +159,7 @@ def test_fifty_rapid_commands_leave_a_consistent_run(ex):
     h.close()
 
 
+@pytest.mark.slow
 def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
     victim, other = ex.open(pair(steps=10_000)), ex.open(pair(steps=20))
     victim.start()
@@ -180,17 +182,21 @@ def test_killed_worker_gives_lost_state_and_the_pool_recovers(ex):
         h.close()
 
 
+@pytest.mark.slow
 def test_unpolled_runs_expire_and_workers_stay_bounded():
-    e = LocalExecutor(workers=2, ttl=1.0)
+    """At most bound x runs_per_worker runs: the least recently polled makes room; runs
+    nobody polls for ttl seconds are closed; the worker count never passes the bound."""
+    e = LocalExecutor(workers=2, ttl=1.0, runs_per_worker=2)
     try:
         hs = [e.open(pair(steps=5)) for _ in range(5)]
-        assert e.stats()["workers"] <= 2
-        for h in hs:
+        assert e.stats()["workers"] <= 2 and e.stats()["runs_open"] == 4
+        assert hs[0].lost == LOST_ROOM and hs[0].snapshot().state == "lost"
+        for h in hs[1:]:
             assert h.wait(timeout=120) is not None
         time.sleep(1.6)
         e.expire()
         assert e.stats()["runs_open"] == 0
-        assert all(h.lost == LOST_IDLE and h.snapshot().state == "lost" for h in hs)
+        assert all(h.lost == LOST_IDLE and h.snapshot().state == "lost" for h in hs[1:])
         assert e.stats()["workers"] <= 2
     finally:
         e.shutdown()
@@ -245,6 +251,7 @@ def test_thinned_curves_keep_the_last_point():
 torch.set_num_threads(1)
 
 
+@pytest.mark.slow
 def test_without_ray_address_nothing_of_ray_is_imported():
     import subprocess
     import sys
@@ -284,6 +291,13 @@ def test_sequence_run_equals_the_lockstep_trainer_and_probes_measure_it():
     x, y = ref.test_set
     assert s.probes["state_grads"]["rnn"] == seq.state_grad_norms(ref.models["rnn"], x[:256], y[:256])
     assert len(s.probes["lstm_memory"]["lstm"]["forget_mean"]) == 5
+    from resviz.engine.core import rebuild_models
+
+    copies = rebuild_models(core.export_models())  # what RunHandle.models() gives a page
+    for k, m in copies.items():
+        assert type(m) is type(ref.models[k])
+        for a, b in zip(m.state_dict().values(), ref.models[k].state_dict().values()):
+            assert torch.equal(a, b)
 
 
 def test_highway_probes_and_gate_commands():
@@ -293,7 +307,8 @@ def test_highway_probes_and_gate_commands():
 
     hw = NetworkSpec(family="highway", depth=3, width=8)
     cfg = RunConfig("classify", (("highway", hw), ("residual", BASE)),
-                    TSPEC.replace(steps=10), boundary=0, probes=("gates", "gate_lesion", "act_grads"),
+                    TSPEC.replace(steps=10), boundary=0,
+                    probes=("gates", "gate_lesion", "act_grads", "openness_sweep"),
                     block_attrs=(("highway", "openness", 0.2),))
     core = RunCore(cfg)
     assert not core.stacked
@@ -304,6 +319,8 @@ def test_highway_probes_and_gate_commands():
     x, y = core.trainer.test_set
     assert s.probes["gates"]["highway"] == gates.gate_maps(model, x)
     assert s.probes["gate_lesion"]["highway"] == gates.lesion_each(model, x, y)
+    sweep = s.probes["openness_sweep"]["highway"]
+    assert sweep["accuracy"] == gates.openness_sweep(model, x, y, sweep["openness"])
     assert "residual" not in s.probes["gates"] and len(s.probes["act_grads"]["residual"]) == 3
     from resviz.models import block_attrs
     from resviz.train import evaluate
@@ -317,3 +334,48 @@ def test_highway_probes_and_gate_commands():
     assert shut.probes["gates"]["highway"]["mean_per_block"] == pytest.approx([0.2] * 3)
     core.command("set_gate", "residual", 0.0)
     assert "no gates" in core.snapshot().error
+
+
+
+def test_submit_runs_jobs_in_worker_processes(ex):
+    from resviz.train import survival_schedule
+
+    futs = [ex.submit(survival_schedule, 4, 0.5) for _ in range(3)]
+    assert all(f.result(120) == [0.875, 0.75, 0.625, 0.5] for f in futs)
+    with pytest.raises(TypeError, match="cannot be interpreted"):  # raised in the worker
+        ex.submit(survival_schedule, "x", 0.5).result(120)
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_divergence_is_reported_and_ends_the_run(stacked):
+    base = NetworkSpec(depth=3, width=8, norm=False)
+    cfg = RunConfig("classify", (("A", base), ("B", base.replace(family="plain"))),
+                    TSPEC.replace(steps=200, lr=1e6, optimizer="sgd"), boundary=8,
+                    stacked=stacked)
+    core = RunCore(cfg)
+    assert core.stacked == stacked
+    core.command("start")
+    while core.work(1.0):
+        pass
+    s = core.snapshot()
+    assert s.state == "finished" and s.step < 200
+    assert all(s.metrics[k]["diverged_at"] is not None for k in ("A", "B"))
+    core.command("start")  # nothing left to train: stays finished, no error
+    assert core.snapshot().state == "finished" and core.snapshot().error is None
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_boundary_is_each_models_class_probability_on_the_grid(stacked):
+    from resviz.data import grid
+
+    core = RunCore(pair(stacked=stacked))
+    run_to_pause(core, 5)
+    s = core.snapshot()
+    ax, pts = grid(16)
+    for name, model in core.models().items():
+        model.eval()
+        with torch.no_grad():
+            p = torch.softmax(model(pts), 1)[:, 1].reshape(16, 16)
+        model.train()
+        assert s.boundary[name]["x"] == pytest.approx(ax.tolist())
+        assert torch.tensor(s.boundary[name]["p"]) == pytest.approx(p, abs=1e-5)

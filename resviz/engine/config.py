@@ -99,3 +99,12 @@ def lost_snapshot(names: list[str], message: str, last: Snapshot | None = None) 
     d = dict(last.__dict__)
     d.update(version=last.version + 1, state="lost", sps=0.0, eta=None, error=message)
     return Snapshot(**d)
+
+
+def carry_boundary(previous: Snapshot | None, new: Snapshot) -> Snapshot:
+    """Snapshots carry a boundary only when it changed; give `new` the last one it lacks.
+    Every holder of "the newest snapshot" (the executor's store, the actor, the handle) does
+    this, so a boundary is never lost when several snapshots arrive between two polls."""
+    if new.boundary is None and previous is not None and previous.boundary is not None:
+        new.boundary = previous.boundary
+    return new

@@ -29,6 +29,9 @@ from resviz.train import Record
 CURVE_POINTS = 400      # most points per curve in a snapshot
 SNAP_EVERY = 0.15       # seconds between two snapshots of a running run
 HEAVY_EVERY = 0.5       # seconds between two boundary / ratio / probe computations
+METRICS_EVERY = 0.3     # seconds between two full-set evaluations while running
+HEAVY_SHARE = 0.08      # most of a running worker's time the heavy parts may take
+METRICS_SHARE = 0.04    # ... and the full-set metrics (the gaps widen on a slow machine)
 BOUNDARY_BUDGET = 0.04  # seconds one boundary may take; the grid shrinks to stay under it
 MIN_GRID = 20
 RATE_WINDOW = 2.0       # seconds over which steps/s is measured
@@ -95,6 +98,9 @@ class RunCore:
         self.sps = 0.0
         self._mutation = 0          # bumps on every step and every switch change
         self._metrics: tuple[int, dict] | None = None
+        self._metrics_at = -math.inf
+        self._metrics_gap = METRICS_EVERY
+        self._heavy_gap = HEAVY_EVERY
         self._heavy: dict[str, Any] = {"boundary": None, "ratio": {}, "probes": {}}
         self._heavy_mut = -1
         self._heavy_at = -math.inf
@@ -123,7 +129,7 @@ class RunCore:
         if not self.stacked:
             return self.trainer.models
         if self._models_cache is None or self._models_cache[0] != self._mutation:
-            self._models_cache = (self._mutation, self.trainer.models)
+            self._models_cache = (self._mutation, self.trainer.model_views())  # type: ignore[attr-defined]
         return self._models_cache[1]
 
     def _unstack(self) -> None:
@@ -275,8 +281,15 @@ class RunCore:
         return self.state == "running" and now - self.snap_at >= SNAP_EVERY
 
     def _metrics_now(self) -> dict[str, dict]:
-        if self._metrics is None or self._metrics[0] != self._mutation:
-            self._metrics = (self._mutation, self.trainer.finals())
+        """Full-set metrics of the current weights; while running at most every
+        METRICS_EVERY seconds (each is a pass over the whole data set), else always exact."""
+        now = time.perf_counter()
+        if self._metrics is not None and (self._metrics[0] == self._mutation or (
+                self.state == "running" and now - self._metrics_at < self._metrics_gap)):
+            return self._metrics[1]
+        self._metrics = (self._mutation, self.trainer.finals())
+        self._metrics_at = time.perf_counter()
+        self._metrics_gap = max(METRICS_EVERY, (self._metrics_at - now) / METRICS_SHARE)
         return self._metrics[1]
 
     def _switches(self) -> tuple[dict[str, list[bool]], dict[str, list[bool]]]:
@@ -350,7 +363,7 @@ class RunCore:
         if self._heavy_mut == self._mutation:
             return  # nothing changed since the last computation
         now = time.perf_counter()
-        if not force and now - self._heavy_at < HEAVY_EVERY:
+        if not force and now - self._heavy_at < self._heavy_gap:
             return
         self._heavy_at, self._heavy_mut = now, self._mutation
         if self._grid is not None:
@@ -369,6 +382,7 @@ class RunCore:
                     except (ValueError, RuntimeError) as e:
                         self._heavy["probes"][name] = {"error": str(e)}
                     self._probe_at[name] = now
+        self._heavy_gap = max(HEAVY_EVERY, (time.perf_counter() - now) / HEAVY_SHARE)
 
     def snapshot(self, force: bool | None = None) -> Snapshot:
         """The run now. Heavy parts are recomputed when due, or always when `force` (None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
-from resviz.engine.config import RunConfig, Snapshot, lost_snapshot
+from resviz.engine.config import RunConfig, Snapshot, carry_boundary, lost_snapshot
 
 
 class Backend(Protocol):
@@ -37,7 +37,6 @@ class RunHandle:
     def __init__(self, run_id: str, config: RunConfig, backend: Backend) -> None:
         self.run_id, self.config = run_id, config
         self._backend = backend
-        self._boundary: dict | None = None
         self._last: Snapshot | None = None
         self._lock = threading.Lock()
         self.polled = time.monotonic()
@@ -89,12 +88,7 @@ class RunHandle:
                     self._last = lost_snapshot(self.config.names, reason, self._last)
                 snap = self._last
             elif snap is not None and (self._last is None or snap.version != self._last.version):
-                if snap.boundary is not None:
-                    self._boundary = snap.boundary
-                elif self._boundary is not None and snap.step != 0:
-                    snap.boundary = self._boundary
-                elif snap.step == 0:
-                    self._boundary = None
+                carry_boundary(self._last, snap)
                 self._last = snap
             snap = self._last
         if snap is None or snap.version <= after:

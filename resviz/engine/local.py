@@ -4,8 +4,10 @@ Why processes: training is Python- and launch-bound, so threads that share one i
 take turns; a process per core trains at full speed on every core, and the Streamlit
 process only sends commands and reads snapshots (its CPU per step is tiny).
 
-- Workers are spawned (not forked: torch and Streamlit threads do not survive a fork),
-  one torch thread each, at most `bound` of them (env RESVIZ_WORKERS, default the number
+- Workers are fresh interpreters (`python -m resviz.engine.local FD`, talking over a socket
+  pair), not forks (torch and Streamlit threads do not survive a fork) and not
+  multiprocessing spawns (those re-run the parent's `__main__`, which under Streamlit is
+  the page script). One torch thread each, at most `bound` of them (env RESVIZ_WORKERS, default the number
   of cores). The first is started when the executor is made, and one spare is kept warm
   while there is room, so Start -> first update does not wait for `import torch`.
 - A run lives in one worker; commands go in over the worker's pipe, snapshots come back
@@ -21,18 +23,22 @@ process only sends commands and reads snapshots (its CPU per step is tiny).
 from __future__ import annotations
 
 import itertools
-import multiprocessing as mp
 import os
+import pickle
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
-from resviz.engine.config import N_, RunConfig, Snapshot
+from resviz.engine.config import N_, RunConfig, Snapshot, carry_boundary
 from resviz.engine.handle import RunHandle
 
 SLICE = 0.05          # seconds one running run trains before the worker turns to the next
@@ -41,6 +47,7 @@ REPLY_TIMEOUT = 30.0  # seconds to wait for a worker's answer (models())
 DEFAULT_TTL = 60.0
 RUNS_PER_WORKER = 8
 GONE_KEPT = 10_000    # closed runs whose reason a late poll can still read
+ROOT = Path(__file__).resolve().parents[2]
 
 LOST_WORKER = N_("The worker training this run stopped (it was killed or ran out of memory). "
                  "Press Reset to start the run again.")
@@ -61,6 +68,16 @@ def _threads() -> None:
         pass
 
 
+def _send(conn: Connection, msg: tuple) -> None:
+    """Plain pickle over the socket: Connection.send would use multiprocessing's pickler, to
+    which torch adds shared-memory tensor passing that needs a common parent (authkey)."""
+    conn.send_bytes(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Connection) -> tuple:
+    return pickle.loads(conn.recv_bytes())
+
+
 def worker_main(conn: Connection) -> None:
     """A worker process: build runs, apply commands between steps, train the running ones
     in turn, publish snapshots. Exits when the parent's end of the pipe closes."""
@@ -68,12 +85,12 @@ def worker_main(conn: Connection) -> None:
     _threads()
     from resviz.engine.core import RunCore
 
-    conn.send(("hello", os.getpid()))
+    _send(conn, ("hello", os.getpid()))
     runs: dict[str, RunCore] = {}
     turn = itertools.count()
 
     def publish(run_id: str, core: RunCore, force: bool | None = None) -> None:
-        conn.send(("snap", run_id, core.snapshot(force)))
+        _send(conn, ("snap", run_id, core.snapshot(force)))
 
     def handle(msg: tuple) -> None:
         op = msg[0]
@@ -82,7 +99,7 @@ def worker_main(conn: Connection) -> None:
             try:
                 runs[run_id] = core = RunCore(config)
             except Exception as e:  # a bad config: say so on the page, do not kill the worker
-                conn.send(("failed", run_id, f"{type(e).__name__}: {e}"))
+                _send(conn, ("failed", run_id, f"{type(e).__name__}: {e}"))
                 return
             publish(run_id, core)
         elif op == "cmd":
@@ -94,18 +111,24 @@ def worker_main(conn: Connection) -> None:
         elif op == "models":
             _, run_id, req = msg
             core = runs.get(run_id)
-            conn.send(("reply", req, None if core is None else core.export_models()))
+            _send(conn, ("reply", req, None if core is None else core.export_models()))
         elif op == "close":
             runs.pop(msg[1], None)
         elif op == "ping":
-            conn.send(("reply", msg[1], {"pid": os.getpid(), "runs": len(runs)}))
+            _send(conn, ("reply", msg[1], {"pid": os.getpid(), "runs": len(runs)}))
+        elif op == "job":
+            _, req, fn, args, kw = msg
+            try:
+                _send(conn, ("reply", req, ("ok", fn(*args, **kw))))
+            except Exception as e:  # the caller's future raises it
+                _send(conn, ("reply", req, ("err", e)))
 
     while True:
         busy = [rid for rid, c in runs.items() if c.wants_cpu]
         try:
             timeout = 0.0 if busy else IDLE_POLL
             while conn.poll(timeout):
-                handle(conn.recv())
+                handle(_recv(conn))
                 timeout = 0.0
         except (EOFError, OSError):
             return  # the parent is gone
@@ -150,13 +173,14 @@ class LocalExecutor:
         self.ttl = float(ttl if ttl is not None else os.environ.get("RESVIZ_RUN_TTL", DEFAULT_TTL))
         self.runs_per_worker = int(runs_per_worker or RUNS_PER_WORKER)
         self.spare = spare
-        self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._workers: list[_Worker] = []
         self._runs: dict[str, _Run] = {}
         self._gone: OrderedDict[str, str] = OrderedDict()  # forgotten runs' reasons, bounded
-        self._replies: dict[str, Future] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._replies: dict[str, tuple[_Worker, Future]] = {}
+        self._job_workers: list[_Worker] = []
+        self._job_threads: ThreadPoolExecutor | None = None
+        self._job_local = threading.local()
         self._closed = False
         self._ensure_spare()
         self._janitor = threading.Thread(target=self._janitor_loop, daemon=True,
@@ -164,14 +188,17 @@ class LocalExecutor:
         self._janitor.start()
 
     # ---- workers --------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=worker_main, args=(child,), daemon=True,
-                                 name="resviz-worker")
-        proc.start()
+    def _spawn(self, jobs: bool = False) -> _Worker:
+        parent, child = socket.socketpair()
+        env = dict(os.environ, OMP_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
+                                                            os.environ.get("PYTHONPATH")])))
+        proc = subprocess.Popen([sys.executable, "-m", "resviz.engine.local", str(child.fileno())],
+                                pass_fds=[child.fileno()], env=env, cwd=str(ROOT),
+                                stdin=subprocess.DEVNULL)
         child.close()  # so the parent sees EOF when the worker dies
-        w = _Worker(proc, parent)
-        self._workers.append(w)
+        w = _Worker(proc, Connection(parent.detach()))
+        (self._job_workers if jobs else self._workers).append(w)
         threading.Thread(target=self._reader, args=(w,), daemon=True,
                          name=f"resviz-reader-{proc.pid}").start()
         return w
@@ -192,8 +219,8 @@ class LocalExecutor:
     def _reader(self, w: _Worker) -> None:
         while True:
             try:
-                msg = w.conn.recv()
-            except (EOFError, OSError):
+                msg = _recv(w.conn)
+            except Exception:  # EOF, a closed handle, a torn message: the worker is gone
                 break
             op = msg[0]
             if op == "hello":
@@ -202,16 +229,16 @@ class LocalExecutor:
                 with self._lock:
                     run = self._runs.get(msg[1])
                     if run is not None:
-                        run.snapshot = msg[2]
+                        run.snapshot = carry_boundary(run.snapshot, msg[2])
             elif op == "failed":
                 with self._lock:
                     run = self._runs.get(msg[1])
                     if run is not None:
                         run.lost = msg[2]
             elif op == "reply":
-                fut = self._replies.pop(msg[1], None)
-                if fut is not None:
-                    fut.set_result(msg[2])
+                pending = self._replies.pop(msg[1], None)
+                if pending is not None:
+                    pending[1].set_result(msg[2])
         self._worker_died(w)
 
     def _worker_died(self, w: _Worker) -> None:
@@ -219,27 +246,33 @@ class LocalExecutor:
             if not w.alive:
                 return
             w.alive = False
-            if w in self._workers:
-                self._workers.remove(w)
+            for pool in (self._workers, self._job_workers):
+                if w in pool:
+                    pool.remove(w)
             for rid in w.runs:
                 run = self._runs.get(rid)
                 if run is not None and run.lost is None:
                     run.lost = LOST_WORKER
             w.runs.clear()
-            for fut in list(self._replies.values()):
-                if not fut.done():
-                    fut.set_result(None)
+            for req, (owner, fut) in list(self._replies.items()):
+                if owner is w:
+                    del self._replies[req]
+                    if not fut.done():
+                        fut.set_result(None)
         try:
             w.conn.close()
         except OSError:
             pass
-        w.process.join(timeout=0.1)
+        try:
+            w.process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
         self._ensure_spare()
 
     def _post(self, w: _Worker, msg: tuple) -> bool:
         try:
             with w.send_lock:
-                w.conn.send(msg)
+                _send(w.conn, msg)
             return True
         except (OSError, ValueError, BrokenPipeError):
             threading.Thread(target=self._worker_died, args=(w,), daemon=True).start()
@@ -324,8 +357,8 @@ class LocalExecutor:
             run.polled = time.monotonic()
             req = uuid.uuid4().hex
             fut: Future = Future()
-            self._replies[req] = fut
             w = run.worker
+            self._replies[req] = (w, fut)
         if not self._post(w, ("models", run_id, req)):
             return None
         try:
@@ -386,29 +419,54 @@ class LocalExecutor:
 
     # ---- jobs -----------------------------------------------------------------------------
     def submit(self, fn: Any, *args: Any, **kw: Any) -> Future:
-        """Run a heavy job (sweep, landscape, precompute) in a process pool of `bound`
-        workers; returns a concurrent.futures.Future (.result(timeout), .done())."""
+        """Run a heavy job (sweep, landscape, precompute) in a worker process of its own
+        (at most `bound` job workers, apart from the live runs' workers); returns a
+        concurrent.futures.Future (.result(timeout), .done()). `fn` must be importable
+        (a module-level function)."""
         with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.bound, mp_context=self._ctx,
-                                                 initializer=_threads)
-            pool = self._pool
-        return pool.submit(fn, *args, **kw)
+            if self._job_threads is None:
+                self._job_threads = ThreadPoolExecutor(self.bound, thread_name_prefix="resviz-job")
+            threads = self._job_threads
+        return threads.submit(self._run_job, fn, args, kw)
+
+    def _run_job(self, fn: Any, args: tuple, kw: dict) -> Any:
+        w = getattr(self._job_local, "worker", None)
+        if w is None or not w.alive:
+            with self._lock:
+                w = self._job_local.worker = self._spawn(jobs=True)
+        req = uuid.uuid4().hex
+        fut: Future = Future()
+        self._replies[req] = (w, fut)
+        if not self._post(w, ("job", req, fn, args, kw)):
+            raise RuntimeError(LOST_WORKER)
+        answer = fut.result()
+        if answer is None:
+            raise RuntimeError(LOST_WORKER)
+        status, value = answer
+        if status == "err":
+            raise value
+        return value
 
     def shutdown(self) -> None:
         """Stop every worker (tests, interpreter exit)."""
         with self._lock:
             self._closed = True
-            workers = list(self._workers)
-            pool, self._pool = self._pool, None
+            workers = self._workers + self._job_workers
+            threads, self._job_threads = self._job_threads, None
         for w in workers:
             try:
                 w.conn.close()
             except OSError:
                 pass
         for w in workers:
-            w.process.join(timeout=2)
-            if w.process.is_alive():
-                w.process.terminate()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                w.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                w.process.kill()
+                w.process.wait(timeout=2)
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+
+
+if __name__ == "__main__":  # a worker: python -m resviz.engine.local FD
+    worker_main(Connection(int(sys.argv[1])))

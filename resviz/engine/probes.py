@@ -60,6 +60,21 @@ def _gate_lesion(view: ProbeView) -> dict[str, dict]:
     return {k: lesion_each(m, x, y) for k, m in _gated(view).items()}  # type: ignore[arg-type]
 
 
+OPENNESS_GRID = [i / 10 for i in range(11)]
+
+
+def _openness_sweep(view: ProbeView) -> dict[str, dict]:
+    """Accuracy of each highway net with its gates pushed open by a = 0, 0.1, .., 1 after
+    training (no retraining): how much the net relies on the gates it learned."""
+    from resviz.blocks import HighwayBlock
+    from resviz.probes.gates import openness_sweep
+
+    x, y = view.x_test[:LESION_POINTS], view.y_test[:LESION_POINTS]
+    return {k: {"openness": OPENNESS_GRID, "accuracy": openness_sweep(m, x, y, OPENNESS_GRID)}
+            for k, m in _gated(view).items()
+            if all(isinstance(b, HighwayBlock) for b in m.blocks)}  # type: ignore[union-attr]
+
+
 def _healthy(view: ProbeView, cls: type) -> dict[str, nn.Module]:
     return {k: m for k, m in view.models.items()
             if view.diverged.get(k) is None and isinstance(m, cls)}
@@ -108,6 +123,8 @@ def _lstm_memory(view: ProbeView) -> dict[str, dict]:
 
 
 PROBES: dict[str, Probe] = {
+    "openness_sweep": Probe("openness_sweep", _openness_sweep, 2.0,
+                            "accuracy with the gates pushed open afterwards (highway)"),
     "act_grads": Probe("act_grads", _act_grads, 0.5,
                        "gradient norm at every block's output (ResVizNet)"),
     "forward_std": Probe("forward_std", _forward_std, 0.5,

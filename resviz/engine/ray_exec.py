@@ -26,7 +26,7 @@ from typing import Any
 
 import ray
 
-from resviz.engine.config import RunConfig, Snapshot
+from resviz.engine.config import RunConfig, Snapshot, carry_boundary
 from resviz.engine.handle import RunHandle
 from resviz.engine.local import DEFAULT_TTL, GONE_KEPT, LOST_CLOSED, LOST_IDLE, LOST_WORKER, SLICE
 
@@ -62,7 +62,7 @@ class RunActor:
             with self.lock:
                 self.core.work(SLICE)
                 if self.core.state != "running" or self.core.due(time.perf_counter()):
-                    self.latest = self.core.snapshot()
+                    self.latest = carry_boundary(self.latest, self.core.snapshot())
 
     def command(self, seq: int, name: str, args: tuple) -> None:
         with self.lock:
@@ -71,7 +71,7 @@ class RunActor:
                 cname, cargs = self.pending.pop(self.next_seq)
                 self.core.command(cname, *cargs)
                 self.next_seq += 1
-            self.latest = self.core.snapshot(True)
+            self.latest = carry_boundary(self.latest, self.core.snapshot(True))
         self.wake.set()
 
     def snapshot(self, after: int = -1) -> Snapshot | None:
