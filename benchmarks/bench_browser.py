@@ -1,7 +1,11 @@
 """Browser timings of the Playground in Debian's Chromium (a measurement, not a test).
 
-  open -> first chart : from page.goto to the first Plotly chart drawn
+  open -> first chart  : from page.goto to the first Plotly chart drawn
   Start -> first update: from clicking Start to the step counter moving off 0
+  600-step run         : from clicking Start to "Finished · 600 steps" (default pair)
+  pair-steps/s         : 600 / that time (wall clock, as the user sees it)
+  CPU ms per pair-step : server + engine worker CPU time during the run / 600, beside the
+                         bare trainer's CPU per pair-step (same pair, same process count)
 
 Each run is a fresh browser context (a new Streamlit session) against one server; the first
 run also pays the server's cold start (imports, first model build) and is shown apart.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -21,6 +26,41 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import browser_utils as bu  # noqa: E402
+
+proc_pid = 0
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its children (the engine's workers), /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for q in [pid, *bu._children(pid)]:
+        try:
+            fields = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def bare_cpu_ms_per_pair_step(steps: int = 300) -> float:
+    """The bare lockstep trainer on the default pair, one thread: CPU ms per pair-step."""
+    import torch
+
+    from resviz.data import load
+    from resviz.models import build
+    from resviz.spec import NetworkSpec, TrainSpec
+    from resviz.train import Trainer
+
+    torch.set_num_threads(1)
+    data = load("spirals")
+    base = NetworkSpec(depth=20, width=32)
+    tr = Trainer({"A": build(base), "B": build(base.replace(family="plain"))}, data,
+                 TrainSpec(steps=steps))
+    t0 = time.process_time()
+    for _ in tr.run():
+        pass
+    return 1000 * (time.process_time() - t0) / steps
 
 
 def one_run(browser, base: str) -> dict[str, float]:
@@ -32,12 +72,18 @@ def one_run(browser, base: str) -> dict[str, float]:
         bu.fresh(page, "pg_curves").locator(".main-svg").first.wait_for(timeout=120_000)
         chart = time.perf_counter() - t0
         bu.wait_idle(page, 120_000)
+        bu.close_not_found(page)
         t1 = time.perf_counter()
-        page.locator(".st-key-pg_start button").click()
+        cpu0 = _cpu(proc_pid)
+        page.locator(".st-key-pg_start button:not([disabled])").click(timeout=120_000)
         bu.wait_for(lambda: (bu.step(page) or 0) > 0, timeout=120, every=0.02)
         update = time.perf_counter() - t1
+        bu.wait_for(lambda: bu.finished(page) == 600, timeout=600, every=0.1)
+        run = time.perf_counter() - t1
+        cpu = _cpu(proc_pid) - cpu0
         assert bu.exceptions(page) == []
-        return {"open_to_chart_s": chart, "start_to_update_s": update}
+        return {"open_to_chart_s": chart, "start_to_update_s": update, "run_600_s": run,
+                "pair_steps_per_s": 600 / run, "cpu_ms_per_pair_step": 1000 * cpu / 600}
     finally:
         context.close()
 
@@ -59,14 +105,20 @@ def main() -> None:
         sys.exit(why)
     from playwright.sync_api import sync_playwright
 
-    with bu.streamlit_server() as (base, _proc), sync_playwright() as p:
+    global proc_pid
+    bare = bare_cpu_ms_per_pair_step()
+    with bu.streamlit_server() as (base, proc), sync_playwright() as p:
+        proc_pid = proc.pid
         browser = bu.launch(p)
         runs = [one_run(browser, base) for _ in range(args.runs)]
         browser.close()
     table = summarise(runs)
+    load = os.getloadavg()
     if args.json:
-        print(json.dumps({"runs": runs, "summary": table}, indent=1))
+        print(json.dumps({"runs": runs, "summary": table, "bare_cpu_ms_per_pair_step": bare,
+                          "loadavg": load}, indent=1))
         return
+    print(f"bare trainer: {bare:.1f} CPU ms per pair-step; load average {load[0]:.1f}")
     print(f"{'timing (s)':<22}{'cold':>8}{'median':>9}{'min':>8}{'max':>8}   ({args.runs} runs)")
     for k, v in table.items():
         print(f"{k:<22}{v['cold']:>8.2f}{v['median_warm']:>9.2f}{v['min_warm']:>8.2f}{v['max_warm']:>8.2f}")

@@ -28,13 +28,19 @@ TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session s
 
 
 async def step_of(page) -> int | None:
-    """The step counter now, or None while it is not drawn (a rerun may replace it any time)."""
-    loc = page.locator(bu.FRESH).get_by_text(bu.STEP_RE).first
-    try:
-        m = bu.STEP_RE.search(await loc.inner_text(timeout=2000))
-    except Exception:  # noqa: BLE001 - gone between lookup and read: ask again next poll
-        return None
-    return int(m.group(1)) if m else None
+    """The step counter now ('step N of M' or 'Finished · N steps'), or None while it is not
+    drawn (a rerun may replace it any time)."""
+    for pattern in (bu.STEP_RE, bu.FINISHED_RE):
+        loc = page.locator(bu.FRESH).get_by_text(pattern).first
+        try:
+            if not await loc.count():
+                continue
+            m = pattern.search(await loc.inner_text(timeout=2000))
+        except Exception:  # noqa: BLE001 - gone between lookup and read: ask again next poll
+            return None
+        if m:
+            return int(m.group(1))
+    return None
 
 
 async def poll(predicate, timeout: float, every: float = 0.1):
@@ -54,12 +60,17 @@ async def session(browser, base: str, depth: int, steps: int, budget: float) -> 
     try:
         t0 = time.perf_counter()
         await page.goto(f"{base}/playground?a_depth={depth}&pg_steps={steps}", timeout=TIMEOUT_MS)
-        title = page.locator(f"{bu.FRESH}.st-key-pg_boundary_A .gtitle").first
+        title = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_A_'] .gtitle").first
         await title.wait_for(timeout=TIMEOUT_MS)
         out["chart_s"] = time.perf_counter() - t0
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         t1 = time.perf_counter()
-        await page.locator(".st-key-pg_start button").click()
+        try:  # issue #14 item 1: a fresh server opened on a deep link shows a dialog
+            await page.get_by_role("dialog").filter(has_text="Page not found").wait_for(timeout=1500)
+            await page.keyboard.press("Escape")
+        except Exception:  # noqa: BLE001 - no dialog
+            pass
+        await page.locator(".st-key-pg_start button:not([disabled])").click(timeout=TIMEOUT_MS)
         await poll(lambda: _moved(page), budget, every=0.05)
         out["update_s"] = time.perf_counter() - t1
         await poll(lambda: _finished(page, steps), budget - (time.perf_counter() - t0), every=0.5)
@@ -86,7 +97,7 @@ async def _moved(page) -> bool:
 
 
 async def _finished(page, steps: int) -> bool:
-    return await step_of(page) == steps and await page.get_by_text("training", exact=True).count() == 0
+    return await step_of(page) == steps
 
 
 async def crowd(base: str, users: int, steps: int, budget: float) -> list[dict]:
@@ -94,7 +105,7 @@ async def crowd(base: str, users: int, steps: int, budget: float) -> list[dict]:
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=bu.CHROMIUM, args=bu.CHROMIUM_ARGS)
-        results = await asyncio.gather(*[session(browser, base, 2 + i % 99, steps, budget)
+        results = await asyncio.gather(*[session(browser, base, 20 + i % 81, steps, budget)
                                                  for i in range(users)])
         await browser.close()
     return list(results)
@@ -110,7 +121,7 @@ def pct(xs: list[float], q: float) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=50, help="each session's step limit (50..3000)")
+    ap.add_argument("--steps", type=int, default=600, help="each session's step limit (50..3000)")
     ap.add_argument("--budget", type=float, default=1500, help="seconds a session may take in all")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -27,6 +27,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SERVER_FLAGS = ["--server.headless", "true", "--server.address", "127.0.0.1",
                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
 STEP_RE = re.compile(r"step (\d+) of (\d+)")
+FINISHED_RE = re.compile(r"Finished · (\d+) steps")
 READY = "[data-testid=stApp][data-test-connection-state=CONNECTED]"
 IDLE = "[data-test-script-state=notRunning]"
 FRESH = "[data-testid=stElementContainer]:not([data-stale=true])"  # fragment reruns retain stale copies
@@ -111,18 +112,71 @@ def open_page(page: Any, url: str, timeout: float = 60_000) -> None:
     wait_idle(page, timeout)
 
 
+def close_not_found(page: Any, wait_ms: int = 1500) -> None:
+    """Close Streamlit's "Page not found" dialog that a fresh server opened on a deep link may
+    still show (issue #14, item 1; fixed on another branch): it makes the page inert."""
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    try:
+        dialog.wait_for(timeout=wait_ms)
+    except Exception:  # noqa: BLE001 - no dialog: nothing to close
+        return
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=10_000)
+
+
 def exceptions(page: Any) -> list[str]:
     """Texts of every exception box Streamlit shows on the page."""
     return page.locator("[data-testid=stException]").all_inner_texts()
 
 
 def step(page: Any) -> int | None:
-    """The Playground's step counter ('step N of M'), or None when it is not shown."""
-    loc = page.locator(FRESH).get_by_text(STEP_RE).first
-    if loc.count() == 0:
+    """A live page's step counter ('step N of M', or 'Finished · N steps'), None when not shown."""
+    for pattern in (STEP_RE, FINISHED_RE):
+        loc = page.locator(FRESH).get_by_text(pattern).first
+        try:
+            if loc.count() == 0:
+                continue
+            m = pattern.search(loc.inner_text(timeout=2000))
+        except Exception:  # noqa: BLE001 - replaced by a rerun between lookup and read
+            return None
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def finished(page: Any) -> int | None:
+    """The step count of 'Finished · N steps' when a live page shows it, else None."""
+    loc = page.locator(FRESH).get_by_text(FINISHED_RE).first
+    try:
+        m = FINISHED_RE.search(loc.inner_text(timeout=1000)) if loc.count() else None
+    except Exception:  # noqa: BLE001
         return None
-    m = STEP_RE.search(loc.inner_text())
     return int(m.group(1)) if m else None
+
+
+def running(page: Any) -> bool:
+    return page.locator(FRESH).get_by_text("training", exact=True).count() > 0
+
+
+def paused(page: Any) -> bool:
+    """The status line says 'step N of M · paused' (a fragment rerun never shows that while
+    the run goes on, unlike the mere absence of 'training')."""
+    return page.locator(FRESH).get_by_text(re.compile(r"step \d+ of \d+ · paused")).count() > 0
+
+
+def accuracy(page: Any, name: str) -> float | None:
+    """The Playground's shown test accuracy of model `name` ('A: test accuracy 97.3%')."""
+    loc = page.locator(f".st-key-pg_acc_{name} {FRESH}").first
+    try:
+        m = re.search(r"([\d.]+)%", loc.inner_text(timeout=2000))
+    except Exception:  # noqa: BLE001
+        return None
+    return float(m.group(1)) / 100 if m else None
+
+
+def click_button(page: Any, key: str) -> None:
+    """Click the live page's button `key` (e.g. 'pg_start'), waiting for it to be enabled."""
+    page.locator(f".st-key-{key} button:not([disabled])").first.click(timeout=60_000)
 
 
 def wait_for(predicate: Any, timeout: float = 60, every: float = 0.1) -> Any:

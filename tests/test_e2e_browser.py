@@ -1,4 +1,5 @@
-"""The real app in a real browser: every page opens cleanly, the Playground trains live.
+"""The real app in a real browser: every page opens cleanly, the live pages train and answer
+their controls (buttons, diagram clicks, keyboard), and the Playground fits a projector.
 
 Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded browser) against
 `streamlit run app.py` on a free local port. Screenshots land in artifacts/screenshots/
@@ -20,6 +21,7 @@ from ui.nav import PAGES
 pytestmark = pytest.mark.browser
 SHOTS = bu.ROOT / "artifacts" / "screenshots"
 MAIN_CONTENT = "[data-testid=stMain] [data-testid=stElementContainer]"
+HANDLES = "path.point.plotly-customdata"  # the diagram's skip handles: the only points with data
 PAGE_TIMEOUT = 90_000  # ms: a page may build data or a model on its first run
 
 
@@ -62,43 +64,163 @@ def test_page_opens_without_exception(server: str, page: Any, info: Any) -> None
     assert bu.exceptions(page) == []
 
 
-def _accuracy(page: Any, index: int) -> float:
-    return float(bu.metric(page, index).rstrip("%")) / 100
+def _live_page(page: Any, url: str) -> None:
+    """Open a live page and wait until its run has its first snapshot (Step is enabled).
+
+    A fresh server opened on a deep link may still show Streamlit's "Page not found" dialog
+    (issue #14, item 1; fixed on another branch); it is closed here so these tests test
+    the live controls, not that.
+    """
+    bu.open_page(page, url, timeout=PAGE_TIMEOUT)
+    bu.close_not_found(page)
+    page.locator(".st-key-pg_step button:not([disabled]), .st-key-hw_step button:not([disabled])"
+                 ).first.wait_for(timeout=PAGE_TIMEOUT)
 
 
-def test_playground_trains_live_and_skip_toggle_changes_accuracy(server: str, page: Any) -> None:
-    bu.open_page(page, f"{server}/playground", timeout=PAGE_TIMEOUT)
-    heatmap = bu.fresh(page, "pg_boundary_A").locator("image").first
-    heatmap.wait_for(timeout=PAGE_TIMEOUT, state="attached")
+def _until_step(page: Any, n: int, timeout: float = 60) -> None:
+    bu.wait_for(lambda: bu.step(page) == n, timeout=timeout)
+
+
+def test_playground_start_step_pause_continue_reset_and_finished(server: str, page: Any) -> None:
+    _live_page(page, f"{server}/playground?pg_steps=100")
     assert bu.step(page) == 0
-    before = heatmap.get_attribute("href")
+    bu.click_button(page, "pg_step")
+    _until_step(page, 1)
+    bu.click_button(page, "pg_step10")
+    _until_step(page, 11)
+    page.wait_for_timeout(800)
+    assert bu.step(page) == 11, "a paused run moved"
 
-    page.locator(".st-key-pg_start button").click()
-    bu.wait_for(lambda: (bu.step(page) or 0) > 0, timeout=60)
-    bu.wait_for(lambda: _accuracy(page, 0) >= 0.8, timeout=120, every=0.5)
-    assert heatmap.get_attribute("href") != before, "the decision boundary did not change while training"
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: bu.running(page) or bu.finished(page), timeout=30)
+    if not bu.finished(page):
+        bu.click_button(page, "pg_pause")
+        bu.wait_for(lambda: bu.paused(page), timeout=60)
+        paused_at = bu.step(page)
+        page.wait_for_timeout(1500)
+        assert bu.step(page) == paused_at, "training went on after Pause"
+        bu.click_button(page, "pg_start")
 
-    page.locator(".st-key-pg_pause button").click()
-    bu.wait_for(lambda: page.get_by_text("training", exact=True).count() == 0, timeout=30)
+    bu.wait_for(lambda: bu.finished(page) == 100, timeout=120, every=0.2)
     bu.wait_idle(page)
-    paused_at = bu.step(page)
-    page.wait_for_timeout(1500)
-    assert bu.step(page) == paused_at, "training went on after Pause"
+    assert page.locator(".st-key-pg_continue button").count() >= 1  # (+ its help tooltip)
+    assert page.locator(".st-key-pg_start button").count() == 0
+    assert page.locator(".st-key-pg_step button:not([disabled])").count() == 0
+    page.screenshot(path=str(SHOTS / "playground_finished.png"))
 
-    trained = bu.metric(page, 0)
-    page.locator(".st-key-pg_all_off_A button").click()
-    bu.wait_for(lambda: bu.metric(page, 0) != trained, timeout=30)
-    bu.wait_idle(page)
-    assert _accuracy(page, 0) < float(trained.rstrip("%")) / 100 - 0.1
-    page.screenshot(path=str(SHOTS / "playground_skips_off.png"), full_page=True)
+    bu.click_button(page, "pg_continue")
+    bu.wait_for(lambda: bu.finished(page) == 200, timeout=120, every=0.2)
+    bu.click_button(page, "pg_reset")
+    _until_step(page, 0)
+    assert page.locator(".st-key-pg_start button:not([disabled])").count() >= 1
     assert bu.exceptions(page) == []
+
+
+def _handle_centre(page: Any, name: str, block: int) -> tuple[float, float]:
+    """Screen position of the clickable skip handle of `block` in model `name`'s diagram."""
+    handles = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_{name}_'] {HANDLES}")
+    box = handles.nth(block - 1).bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_a_click_on_a_skip_edge_changes_the_shown_accuracy(server: str, page: Any) -> None:
+    _live_page(page, f"{server}/playground?a_depth=4&b_depth=4&pg_steps=300")
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
+    bu.wait_idle(page)
+    trained = bu.wait_for(lambda: bu.accuracy(page, "A"), timeout=30)
+    assert trained > 0.8
+    x, y = _handle_centre(page, "A", 1)
+    page.mouse.click(x, y)
+    bu.wait_for(lambda: (bu.accuracy(page, "A") or trained) != trained, timeout=30)
+    bu.wait_idle(page)
+    off = bu.accuracy(page, "A")
+    page.screenshot(path=str(SHOTS / "playground_skip_off.png"))
+    x, y = _handle_centre(page, "A", 1)  # the same arc again: the skip comes back
+    page.mouse.click(x, y)
+    bu.wait_for(lambda: bu.accuracy(page, "A") == trained, timeout=30)
+    assert off != trained and bu.exceptions(page) == []
+
+
+def test_keyboard_space_starts_and_pauses_arrow_steps_r_resets(server: str, page: Any) -> None:
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+    page.locator("h1").first.click()  # focus on the page, not in a field
+    page.keyboard.press("ArrowRight")
+    _until_step(page, 1)
+    page.keyboard.press(" ")
+    bu.wait_for(lambda: bu.running(page), timeout=60)
+    page.locator(".st-key-pg_pause button").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.keyboard.press(" ")
+    try:
+        bu.wait_for(lambda: bu.paused(page), timeout=60)
+    finally:
+        page.screenshot(path=str(SHOTS / "keyboard_pause.png"))
+    paused_at = bu.step(page)
+    page.wait_for_timeout(1200)
+    assert bu.step(page) == paused_at > 1
+    page.keyboard.press("r")
+    _until_step(page, 0)
+    assert bu.exceptions(page) == []
+
+
+def _metric_by_label(page: Any, label: str) -> str:
+    box = page.locator(f"{bu.FRESH} [data-testid=stMetric]").filter(has_text=label).first
+    return box.locator("[data-testid=stMetricValue]").text_content().strip()
+
+
+def test_highway_lower_sections_agree_with_its_metric_at_the_end(server: str, page: Any) -> None:
+    _live_page(page, f"{server}/highway?hw_depth=6&hw_width=8&hw_steps=100")
+    bu.click_button(page, "hw_start")
+    bu.wait_for(lambda: bu.finished(page) == 100, timeout=180, every=0.3)
+    bu.wait_idle(page)
+    final = _metric_by_label(page, "Test accuracy, highway")
+    page.get_by_role("tab", name="Lesion: shut the gates").click()
+    assert _metric_by_label(page, "Intact highway net") == final
+    assert page.get_by_text("measured at step 100").count() >= 1
+    page.get_by_role("tab", name="From highway to residual").click()
+    assert _metric_by_label(page, "Highway net at openness 0.0") == final
+    assert bu.exceptions(page) == []
+
+
+def test_playground_at_1024x768_cuts_no_button_label_and_no_skip_toggle(browser: Any,
+                                                                        server: str) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        _live_page(page, f"{server}/playground?a_depth=20&b_depth=20")
+        page.get_by_text("Skip toggles, block by block").click()
+        page.locator(".st-key-pg_skips_A_1").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "playground_1024x768.png"))
+        cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid=stMain] button')]
+            .filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+            .map(b => b.innerText || b.getAttribute('aria-label'))""")
+        assert cut == [], f"truncated button labels: {cut}"
+        right = page.evaluate("""() => document.querySelector('[data-testid=stMain]')
+            .getBoundingClientRect().right""")
+        pills = page.locator("[class*='st-key-pg_skips_'] button")
+        assert pills.count() == 40
+        for i in range(pills.count()):
+            box = pills.nth(i).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= right, f"pill {i} is cut off"
+        for name in ("A", "B"):
+            chart = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_{name}_']").first.bounding_box()
+            handles = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_{name}_'] {HANDLES}")
+            assert handles.count() == 20
+            for i in range(20):
+                box = handles.nth(i).bounding_box()
+                assert chart["x"] <= box["x"] and box["x"] + box["width"] <= chart["x"] + chart["width"]
+        assert bu.exceptions(page) == []
+    finally:
+        context.close()
 
 
 def test_url_settings_apply_and_bad_values_get_a_notice(server: str, page: Any) -> None:
     xss = '<img src=x onerror="window.__xss=1">'
     page.goto(f"{server}/playground?a_depth=7&pg_noise=banana&pg_data={xss}")
     bu.wait_idle(page, PAGE_TIMEOUT)
-    title = bu.fresh(page, "pg_boundary_A").locator(".gtitle")
+    title = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_A_'] .gtitle").first
     title.wait_for(timeout=PAGE_TIMEOUT)
     assert "7 blocks" in title.text_content()
     alerts = " ".join(page.locator("[data-testid=stAlert]").all_inner_texts())

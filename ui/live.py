@@ -24,7 +24,7 @@ from ui import keys
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
-PACE = 0.25  # seconds between redraws while running: 4 updates/s is smooth for a class
+PACE = 0.5  # seconds between redraws while running: each redraw costs the server CPU
 FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
 KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)

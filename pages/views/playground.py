@@ -26,7 +26,8 @@ ROW_HEIGHT = 215  # one model's row: its diagram beside its boundary
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 PAGE_CSS = """<style>
-[data-testid=stMainBlockContainer], .block-container { padding-top: 2.2rem; }
+[data-testid=stMainBlockContainer], .stMainBlockContainer, .block-container {
+  padding-top: 2.2rem !important; }
 .st-key-pg_main > div > [data-testid=stHorizontalBlock] { flex-wrap: wrap; row-gap: 0.5rem; }
 .st-key-pg_main [data-testid=stColumn] { min-width: 240px; }
 .st-key-pg_main [data-testid=stColumn]:last-child { min-width: 300px; }
@@ -199,10 +200,8 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
     with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
         st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
                      "change the trained model at once, without retraining."))
-        pcols = st.columns(2)
-        for col, name in zip(pcols, names):
-            with col:
-                _pills(run, snap, name)
+        for name in names:  # one above the other: a row of ten pills needs ~440 px
+            _pills(run, snap, name)
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:
