@@ -18,6 +18,12 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+
+def N_(text: str) -> str:
+    """Mark a label for the translation catalogue (pages translate it with `_()` when shown)."""
+    return text
+
+
 WeightInit = Callable[[torch.Tensor, torch.Generator], None]
 M = TypeVar("M", bound=nn.Module)
 
@@ -43,9 +49,9 @@ def orthogonal(w: torch.Tensor, gen: torch.Generator) -> None:
 
 # name -> (weight init, biases drawn like PyTorch's default (True) or zero (False), label)
 INITIALISERS: dict[str, tuple[WeightInit, bool, str]] = {
-    "he": (he, False, "He (Kaiming) normal, the papers' init"),
-    "pytorch": (pytorch_default, True, "PyTorch default (uniform, 1/3 of He's variance)"),
-    "orthogonal": (orthogonal, False, "orthogonal, gain sqrt 2"),
+    "he": (he, False, N_("He (Kaiming) normal, the papers' init")),
+    "pytorch": (pytorch_default, True, N_("PyTorch default (uniform, 1/3 of He's variance)")),
+    "orthogonal": (orthogonal, False, N_("orthogonal, gain sqrt 2")),
 }
 
 
