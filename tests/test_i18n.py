@@ -58,7 +58,8 @@ def test_placeholders_are_preserved(catalog) -> None:
             continue
         assert tool.fields(msg.id) == tool.fields(msg.string), msg.id
         names = {f.split(":")[0] for f in tool.fields(msg.id)}
-        dummy = {n: 1.0 for n in names if n}
+        # "{customdata[0]:.3f}" (a Plotly hover template) indexes its value: give it a list
+        dummy = {n.split("[")[0]: [1.0, 1.0] if "[" in n else 1.0 for n in names if n}
         msg.string.format(**dummy)  # formats without KeyError / ValueError
 
 
