@@ -1,4 +1,4 @@
-"""ResViz entry point: shared sidebar and navigation over pages/, nothing else."""
+"""ResViz entry point: shared sidebar and navigation over views/, nothing else."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ STEPS: tuple[Step, ...] = (
             "one: its **training** error is higher, so it is not overfitting. This is the "
             "degradation problem. Below: a 6-block and a 16-block plain net and the 16-block net "
             "with skip connections, trained on the same batches."),
-         "pages/views/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1")),
+         "views/degradation.py", (("dg_maxdepth", "32"), ("dg_norm", "1")),
          N_("Open the degradation experiment")),
     Step("identity", N_("2. A deep plain net cannot even learn the identity"),
          N_("The extra layers of a deeper net would only have to copy their input, y = x. Try it: "
@@ -49,21 +49,21 @@ STEPS: tuple[Step, ...] = (
             "are given (points of a square). The residual block only has to push R(x) to zero; "
             "the plain stack has to build the identity out of nonlinear layers, and the deeper it "
             "is, the worse it does. Below: the error against depth, over several seeds."),
-         "pages/views/degradation.py", (("dg_maxdepth", "32"),), N_("Open the identity test")),
+         "views/degradation.py", (("dg_maxdepth", "32"),), N_("Open the identity test")),
     Step("skip", N_("3. The skip connection"),
          N_("Let the input jump over a block and be added to its output: y = F(x) + x. With "
             "F = 0 the block is exactly the identity, so extra blocks can do no harm. Because the "
             "shortcut carries x unchanged it is called an identity shortcut connection. Below: how "
             "similar each block's output still is to the net's input, at initialisation (no "
             "batch normalisation, PyTorch's default init)."),
-         "pages/views/architecture.py", (("ar_group", "shortcuts"),),
+         "views/architecture.py", (("ar_group", "shortcuts"),),
          N_("See the blocks and their shortcuts")),
     Step("residual", N_("4. Learning the residual R(x) = H(x) − x"),
          N_("With the shortcut, the layers of a residual block no longer learn the whole output "
             "H(x), only the residual R(x) = H(x) − x, and H(x) = R(x) + x. Pushing R towards zero "
             "is easy, so blocks that are not needed stay close to the identity. Below: the size "
             "of what each block adds, ‖R(x)‖ / ‖x‖, in the trained residual net."),
-         "pages/views/playground.py", (("a_depth", "16"), ("b_depth", "16")),
+         "views/playground.py", (("a_depth", "16"), ("b_depth", "16")),
          N_("Train both nets yourself")),
     Step("gradients", N_("5. Gradient flow"),
          N_("In backpropagation a plain net multiplies the gradient by one Jacobian per layer, so "
@@ -73,14 +73,14 @@ STEPS: tuple[Step, ...] = (
             "normalisation and PyTorch's small default init. With He init and batch normalisation, "
             "as in the paper, the plain net's gradients do not vanish and it still trains worse: "
             "the vanishing-gradient story is not the whole story."),
-         "pages/views/gradient_flow.py", (("gf_norm", "0"), ("gf_scheme", "pytorch")),
+         "views/gradient_flow.py", (("gf_norm", "0"), ("gf_scheme", "pytorch")),
          N_("Explore the gradient flow")),
     Step("orderings", N_("6. Five ways to order a residual unit"),
          N_("Where batch normalisation and ReLU sit relative to the addition matters: He et al. "
             "(2016) found that full pre-activation (BN and ReLU before the weights, nothing after "
             "the addition) works best, and that anything on the shortcut path (BN after the "
             "addition) hurts. Keep the shortcut a clean identity."),
-         "pages/views/playground.py",
+         "views/playground.py",
          (("a_ord", "full_preact"), ("b_fam", "residual"), ("b_ord", "bn_after_add")),
          N_("Compare two orderings live")),
     Step("ensemble", N_("7. The ensemble view"),
@@ -88,33 +88,33 @@ STEPS: tuple[Step, ...] = (
             "are 2^n paths from input to output, and their lengths follow a binomial "
             "distribution. Veit et al. (2016) showed that a ResNet behaves like an ensemble of "
             "these mostly short paths. Below: the number of paths of each length."),
-         "pages/views/ensemble.py", (), N_("Measure the paths")),
+         "views/ensemble.py", (), N_("Measure the paths")),
     Step("lesion", N_("8. Dropping blocks"),
          N_("If a ResNet is an ensemble, removing one member should barely matter, and it "
             "doesn't: delete one block of the trained residual net and its accuracy hardly "
             "moves (only the first block, which does the heavy lifting here, matters). A plain "
             "net has only one path: removing any layer breaks it. In effect the residual net "
             "chooses its own depth during training."),
-         "pages/views/lesion.py", (("le_src", "train"), ("le_depth", "12")), N_("Run the lesion study")),
+         "views/lesion.py", (("le_src", "train"), ("le_depth", "12")), N_("Run the lesion study")),
     Step("readout", N_("9. Reading the net block by block"),
          N_("Apply the trained classifier head to the output of every block, not only the last. "
             "In the residual net every block adds to one running sum, so its answer can be read "
             "early and watched improving block by block: each block refines the last one's guess. "
             "In a plain net each layer re-encodes the signal, and its intermediate readouts mean "
             "nothing. Below: test accuracy of the head read after each block."),
-         "pages/views/ensemble.py", (), N_("Read the stream block by block")),
+         "views/ensemble.py", (), N_("Read the stream block by block")),
     Step("highway", N_("10. Highway networks and the LSTM"),
          N_("Highway networks came first: y = H(x)·T(x) + x·(1 − T(x)), with a learned gate T "
             "deciding how much passes through the layers and how much is carried. The LSTM "
             "carries its cell state across time the same way. A residual block is a highway "
             "block whose gates are always fully open. Below: the mean transform gate per block "
             "of a highway net at initialisation, for three gate biases."),
-         "pages/views/highway.py", (), N_("Open the highway gates")),
+         "views/highway.py", (), N_("Open the highway gates")),
     Step("family", N_("11. The ResNet family"),
          N_("Stacking residual blocks in four stages gives ResNet-18, 34, 50, 101 and 152; from 50 "
             "on, each block is a 1×1–3×3–1×1 bottleneck. Below: parameter counts of the "
             "torchvision models, counted here from the real modules."),
-         "pages/views/architecture.py", (), N_("Open the ResNet family")),
+         "views/architecture.py", (), N_("Open the ResNet family")),
 )
 
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 120) -> AppTest:
-    """Run app.py and switch to `page` (e.g. "pages/views/playground.py"), with URL parameters."""
+    """Run app.py and switch to `page` (e.g. "views/playground.py"), with URL parameters."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v

@@ -16,7 +16,7 @@ from resviz import store
 from tests.apptest_utils import no_exception, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+APP_FILES = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
 ST_CACHES = ("cache_data", "cache_resource")
 
 
@@ -98,7 +98,7 @@ def _rss() -> int:
 @pytest.mark.timeout(300)
 def test_fifty_playground_reruns_with_new_settings_level_off() -> None:
     """Each rerun rebuilds both models and the data; memory after 50 must stay near that after 10."""
-    at = open_page("pages/views/playground.py", {"a_depth": "3", "b_depth": "3", "pg_n": "200"})
+    at = open_page("views/playground.py", {"a_depth": "3", "b_depth": "3", "pg_n": "200"})
     rss, py = [], []
     tracemalloc.start()
     try:

@@ -20,7 +20,7 @@ from resviz.train import Trainer, evaluate
 from tests.apptest_utils import no_exception
 from ui.session import KEY, PlaygroundRun
 
-PAGE = "pages/views/playground.py"
+PAGE = "views/playground.py"
 
 
 def run_of(at) -> PlaygroundRun:

@@ -1,7 +1,7 @@
 """Fuzz the Playground's URL parameters: bad values never raise, are flagged, and fall back.
 
 The oracle is independent of ui/params.py: each key's domain is written out here (from the
-widgets in pages/views/playground.py), values are drawn as clearly valid or clearly invalid, and
+widgets in views/playground.py), values are drawn as clearly valid or clearly invalid, and
 then a valid value must be applied silently, an invalid one must show a warning naming the
 key and leave the default. Each example is one AppTest run (seconds), so examples are few.
 """
@@ -20,7 +20,7 @@ from resviz.data import DATASETS
 from resviz.spec import FAMILIES, ORDERINGS
 from tests.apptest_utils import no_exception, open_page
 
-PAGE = "pages/views/playground.py"
+PAGE = "views/playground.py"
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 1e6]
 
 
@@ -183,7 +183,7 @@ def test_any_hide_list_is_safe_and_hides_exactly_what_it_names(tokens: list[str]
     its widgets, anything else is ignored, and the hidden values still apply."""
     from fnmatch import fnmatchcase
 
-    at = open_page("pages/views/architecture.py", {"hide": ",".join(tokens), "ar_width": "32"})
+    at = open_page("views/architecture.py", {"hide": ",".join(tokens), "ar_width": "32"})
     no_exception(at)
     named = {t.strip() for tok in tokens for t in tok.split(",")}
     groups = {"settings": ("lang", "presenter", "export_format", "device")}

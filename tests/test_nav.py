@@ -25,7 +25,7 @@ def test_every_page_file_exists_and_urls_are_unique() -> None:
 
 def test_no_url_key_is_used_by_two_pages() -> None:
     owners: dict[str, set[str]] = defaultdict(set)
-    for path in list((ROOT / "pages").rglob("*.py")) + list((ROOT / "ui").glob("*.py")):
+    for path in list((ROOT / "views").rglob("*.py")) + list((ROOT / "ui").glob("*.py")):
         for key in KEY.findall(path.read_text()):
             owners[key].add(path.name)
     shared = {k: v for k, v in owners.items() if len(v) > 1}
@@ -39,7 +39,7 @@ def test_no_url_key_is_used_by_two_pages() -> None:
 def test_a_lesson_link_hides_a_control_and_its_value_still_applies() -> None:
     from tests.apptest_utils import no_exception, open_page
 
-    at = open_page("pages/views/architecture.py",
+    at = open_page("views/architecture.py",
                    {"hide": "ar_group,settings,no-such!key", "ar_group": "gates"})
     no_exception(at)
     assert "ar_group" not in [r.key for r in at.radio]  # hidden: not drawn
@@ -62,7 +62,7 @@ def test_a_lesson_link_hides_a_control_and_its_value_still_applies() -> None:
 def test_without_a_lesson_link_every_control_is_drawn() -> None:
     from tests.apptest_utils import no_exception, open_page
 
-    at = open_page("pages/views/architecture.py")
+    at = open_page("views/architecture.py")
     no_exception(at)
     assert "ar_group" in [r.key for r in at.radio]
     assert any(s.key == "lang" for s in at.selectbox)
@@ -75,7 +75,7 @@ def test_presenter_mode_scales_every_chart() -> None:
     thicker in proportion (the bold/thin distinction survives)."""
     from tests.apptest_utils import figures, no_exception, open_page
 
-    at = open_page("pages/views/gradient_flow.py", {"presenter": "1"}, timeout=300)
+    at = open_page("views/gradient_flow.py", {"presenter": "1"}, timeout=300)
     no_exception(at)
     figs = figures(at)
     assert figs

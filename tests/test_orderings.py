@@ -114,7 +114,7 @@ def test_home_page_shows_intervals_curves_and_only_resolved_claims() -> None:
     errs["bn_after_add"] = [b + 8 + 0.5 * i for i, b in enumerate(base)]
     result = orderings.summarise(_fake(errs), seeds, n_test=600)
     store.put(result, "orderings_v2", orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, seeds)
-    at = open_page("pages/views/home.py")
+    at = open_page("views/home.py")
     no_exception(at)
     ours = figure(at, "ho_fig_orderings")["data"][1]
     assert len(ours["error_y"]["array"]) == 5

@@ -1,4 +1,4 @@
-"""pages/views/architecture.py under AppTest: diagrams and charts follow the widgets and the live model."""
+"""views/architecture.py under AppTest: diagrams and charts follow the widgets and the live model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from resviz.models import build
 from resviz.spec import NetworkSpec, TrainSpec
 from ui import session
 
-PAGE = "pages/views/architecture.py"
+PAGE = "views/architecture.py"
 
 
 def dots(at) -> list[str]:

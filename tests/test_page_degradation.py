@@ -14,7 +14,7 @@ def _medians(at) -> list[float]:
 
 
 def test_sweep_runs_changes_and_is_cached():
-    at = open_page("pages/views/degradation.py", QUERY)
+    at = open_page("views/degradation.py", QUERY)
     no_exception(at)
     assert not [k for k in ("dg_depth", "dg_curves") if any(k in el.proto.id for el in
                                                            at.get("plotly_chart"))]
@@ -45,7 +45,7 @@ def test_identity_test_runs_on_a_click(monkeypatch):
 
     tiny = identity.IdentitySpec(depths=(1, 3), seeds=1, width=8, steps=20)
     monkeypatch.setattr(identity, "IdentitySpec", lambda: tiny)
-    at = open_page("pages/views/degradation.py", QUERY)
+    at = open_page("views/degradation.py", QUERY)
     no_exception(at)
     assert not any("dg_id_error" in el.proto.id for el in at.get("plotly_chart"))
     at.button(key="dg_id_run").click().run()
@@ -62,7 +62,7 @@ def test_page_default_is_the_tested_sweep():
     test_degradation.py holds to the paper's effect (and that precompute stores)."""
     from resviz.experiments import degradation as deg
 
-    at = open_page("pages/views/degradation.py")
+    at = open_page("views/degradation.py")
     no_exception(at)
     d = deg.page_sweep()
     state = {k: at.session_state[k] for k in ("dg_maxdepth", "dg_seeds", "dg_steps", "dg_data",

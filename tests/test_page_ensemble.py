@@ -30,7 +30,7 @@ SMALL = {"en_depth": "4", "en_steps": "20", "en_samples": "10", "en_n": "10"}
 
 @pytest.fixture(scope="module")
 def measured():
-    at = open_page("pages/views/ensemble.py", SMALL)
+    at = open_page("views/ensemble.py", SMALL)
     no_exception(at)
     at.button(key="en_go").click().run()
     no_exception(at)
@@ -38,7 +38,7 @@ def measured():
 
 
 def test_counts_are_binomial_and_follow_the_slider():
-    at = open_page("pages/views/ensemble.py", {"en_n": "10"})
+    at = open_page("views/ensemble.py", {"en_n": "10"})
     no_exception(at)
     assert figure(at, "en_dist")["data"][0]["y"] == [math.comb(10, k) for k in range(11)]
     at.slider(key="en_n").set_value(6).run()
@@ -86,7 +86,7 @@ def test_measurement_shows_three_nets_band_and_dynamic_depth(measured):
 
 
 def test_readout_tab_reads_every_block_of_both_nets():
-    at = open_page("pages/views/ensemble.py", {"rd_depth": "3", "rd_steps": "20"})
+    at = open_page("views/ensemble.py", {"rd_depth": "3", "rd_steps": "20"})
     no_exception(at)
     assert not [k for k in ("rd_acc", "rd_strip") if any(getattr(c, "key", None) == k
                                                          for c in at.get("plotly_chart"))]
@@ -108,7 +108,7 @@ def test_playground_models_can_be_measured():
     at.query_params["en_src"] = "A"
     at.query_params["en_samples"] = "10"
     at.run()
-    at.switch_page("pages/views/ensemble.py")
+    at.switch_page("views/ensemble.py")
     at.run()
     no_exception(at)
     assert len([d for d in figure(at, "en_magnitude")["data"] if d.get("name")]) == 2

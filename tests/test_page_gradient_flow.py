@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest_utils import ROOT, figure, no_exception, trained_playground
 
-PAGE = "pages/views/gradient_flow.py"
+PAGE = "views/gradient_flow.py"
 
 
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
@@ -25,7 +25,7 @@ def _ys(fig: dict) -> list:
 
 
 def test_init_chart_and_shattering_follow_the_widgets():
-    at = open_page("pages/views/gradient_flow.py", QUERY)
+    at = open_page("views/gradient_flow.py", QUERY)
     no_exception(at)
     init = figure(at, "gf_init")
     # 8 networks, each in two panels: parameter gradients and dL/dx at the block inputs
@@ -54,7 +54,7 @@ def test_story_panel_measures_both_settings(monkeypatch):
 
     tiny = deg.SweepSpec(depths=(24,), seeds=1, width=8, train=TrainSpec(steps=20, eval_every=5))
     monkeypatch.setattr(deg, "page_sweep", lambda: tiny)
-    at = open_page("pages/views/gradient_flow.py", {**QUERY, "gf_story_depth": "24"})
+    at = open_page("views/gradient_flow.py", {**QUERY, "gf_story_depth": "24"})
     no_exception(at)
     text = " ".join(m.value for m in at.markdown)
     assert "vanishes toward the input" in text and "healthy size" in text
@@ -66,7 +66,7 @@ def test_story_panel_measures_both_settings(monkeypatch):
 
 
 def test_train_here_then_attribute():
-    at = open_page("pages/views/gradient_flow.py", QUERY)
+    at = open_page("views/gradient_flow.py", QUERY)
     at.button(key="gf_train").click().run()
     no_exception(at)
     heat = figure(at, "gf_heat_plain")
@@ -80,7 +80,7 @@ def test_train_here_then_attribute():
 
 
 def test_digits_show_an_input_attribution_map():
-    at = open_page("pages/views/gradient_flow.py", {**QUERY, "gf_data": "digits", "gf_tdepth": "2"})
+    at = open_page("views/gradient_flow.py", {**QUERY, "gf_data": "digits", "gf_tdepth": "2"})
     at.button(key="gf_train").click().run()
     no_exception(at)
     ig = figure(at, "gf_ig_residual")

@@ -1,4 +1,4 @@
-"""The Highway page (pages/views/highway.py) through AppTest: the gate maps follow the widgets."""
+"""The Highway page (views/highway.py) through AppTest: the gate maps follow the widgets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from apptest_utils import figure, no_exception
 from live_apptest import open_live_page as open_page
 
-PAGE = "pages/views/highway.py"
+PAGE = "views/highway.py"
 SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}
 
 

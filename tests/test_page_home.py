@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from resviz import story
 from ui.nav import PAGES
 
-PAGE = "pages/views/home.py"
+PAGE = "views/home.py"
 
 
 def test_home_is_the_default_page() -> None:

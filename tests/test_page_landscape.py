@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from resviz.spec import NetworkSpec, TrainSpec
 from ui import session
 
-PAGE = "pages/views/landscape.py"
+PAGE = "views/landscape.py"
 SMALL = {"ls_depth": "2", "ls_width": "8", "ls_n": "200", "ls_steps": "100"}
 
 

@@ -15,7 +15,7 @@ def _named(fig: dict) -> dict[str, dict]:
 
 
 def test_trained_here_residual_survives_deletion_plain_does_not():
-    at = open_page("pages/views/lesion.py", {"le_depth": "6", "le_steps": "60", "le_draws": "5"})
+    at = open_page("views/lesion.py", {"le_depth": "6", "le_steps": "60", "le_draws": "5"})
     no_exception(at)
     assert not at.get("plotly_chart")  # nothing is drawn before the button
     at.button(key="le_go").click().run()
@@ -53,7 +53,7 @@ def test_playground_toggles_carry_over():
     at.session_state[session.KEY] = run.live
     at.query_params["le_src"] = "playground"
     at.query_params["le_draws"] = "5"
-    at.switch_page("pages/views/lesion.py")
+    at.switch_page("views/lesion.py")
     at.run()
     no_exception(at)
     assert any("blocks 2." in w.value or "blocks 2 " in w.value for w in at.warning)

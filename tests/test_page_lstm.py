@@ -1,4 +1,4 @@
-"""The LSTM analogy page (pages/views/lstm.py) through AppTest: T and the forget bias reach the plots."""
+"""The LSTM analogy page (views/lstm.py) through AppTest: T and the forget bias reach the plots."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from live_apptest import open_live_page as open_page
 
 from resviz.sequence import DEFAULTS
 
-PAGE = "pages/views/lstm.py"
+PAGE = "views/lstm.py"
 SMALL = {"sq_T": "12", "sq_hidden": "8", "sq_steps": "50"}
 
 

@@ -1,4 +1,4 @@
-"""The Playground (pages/views/playground.py) as a person uses it, through AppTest.
+"""The Playground (views/playground.py) as a person uses it, through AppTest.
 
 Training runs in the engine (ui.live); each `at.run()` draws its newest snapshot.
 """
@@ -15,7 +15,7 @@ from live_apptest import open_live_page as open_page
 from resviz.figures import network
 from ui.session import KEY
 
-PAGE = "pages/views/playground.py"
+PAGE = "views/playground.py"
 SMALL = {"a_depth": "4", "b_depth": "4", "a_width": "8", "b_width": "8", "pg_steps": "50"}
 STATUS = re.compile(r"step (\d+) of (\d+)")
 

@@ -49,7 +49,7 @@ def test_home_shows_the_notice_and_works(damaged_store: Path) -> None:
 def test_degradation_shows_the_notice_and_computes(damaged_store: Path) -> None:
     query = {"dg_maxdepth": "4", "dg_steps": "50", "dg_seeds": "1", "dg_width": "8"}
     with pytest.warns(store.StoreWarning, match="was damaged"):
-        at = open_page("pages/views/degradation.py", query)
+        at = open_page("views/degradation.py", query)
     no_exception(at)
     assert len(_notice(at)) == 1
     at.button(key="dg_run").click().run()

@@ -90,9 +90,9 @@ def _precompute(monkeypatch, preset: Preset) -> dict:
 
 
 @pytest.mark.parametrize("page,query,prompt", [
-    ("pages/views/lesion.py", {"le_depth": "2", "le_steps": "20", "le_draws": "1", "le_sd": "0"},
+    ("views/lesion.py", {"le_depth": "2", "le_steps": "20", "le_draws": "1", "le_sd": "0"},
      "Train and lesion"),
-    ("pages/views/degradation.py", {"dg_maxdepth": "4", "dg_seeds": "1", "dg_steps": "50", "dg_width": "8"},
+    ("views/degradation.py", {"dg_maxdepth": "4", "dg_seeds": "1", "dg_steps": "50", "dg_width": "8"},
      "Run the sweep"),
 ])
 def test_precompute_fills_exactly_what_the_page_reads(monkeypatch, tmp_path, page, query, prompt) -> None:
@@ -116,7 +116,7 @@ def test_precompute_fills_exactly_what_the_page_reads(monkeypatch, tmp_path, pag
 
 
 def test_precompute_skips_what_it_cannot_compute(monkeypatch) -> None:
-    fake = Preset("x", "X", "fig", "pages/views/highway.py", (), "note", ("highway", "no_such_job"))
+    fake = Preset("x", "X", "fig", "views/highway.py", (), "note", ("highway", "no_such_job"))
     out = _precompute(monkeypatch, fake)
     assert out["done"] == []
     assert [s["job"] for s in out["skipped"]] == ["x/highway", "x/no_such_job"]

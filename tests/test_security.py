@@ -18,7 +18,7 @@ from resviz.models import build
 from resviz.spec import NetworkSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+APP_FILES = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
 ALL_FILES = APP_FILES + sorted((ROOT / "resviz").rglob("*.py"))
 UNPICKLERS = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve"}
 # The live engine talks to the worker processes it started itself over an anonymous socket

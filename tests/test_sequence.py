@@ -113,7 +113,7 @@ def test_defaults_live_in_one_place(capsys):
     t = train_spec()
     assert (t.steps, t.lr, t.batch_size, t.n_samples) == (
         DEFAULTS.steps, DEFAULTS.lr, DEFAULTS.batch_size, DEFAULTS.n_samples)
-    page = (Path(__file__).resolve().parents[1] / "pages" / "views" / "lstm.py").read_text()
+    page = (Path(__file__).resolve().parents[1] / "views" / "lstm.py").read_text()
     for field in ("length", "hidden", "forget_bias", "lr", "steps"):
         assert f"seq.DEFAULTS.{field}" in page  # the page's defaults are these, not copies
 

@@ -4,7 +4,7 @@
     python tools/i18n.py check             # list msgids with no Chinese yet (exit 1 if any)
     python tools/i18n.py apply FILE.json   # merge {"English": "中文"} into the .po
 
-Extraction uses Babel's Python extractor over app.py, pages/, ui/ and resviz/, plus the
+Extraction uses Babel's Python extractor over app.py, views/, ui/ and resviz/, plus the
 strings that reach `_()` through a variable (page titles, family/ordering/data set names),
 which the extractor cannot see. Translations are never thrown away: a msgid that disappears
 stays in the file as obsolete (#~) and is reused if it comes back.
@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PO = ROOT / "resviz" / "locale" / "zh" / "LC_MESSAGES" / "resviz.po"
-SOURCES = ("app.py", "pages", "ui", "resviz")
+SOURCES = ("app.py", "views", "ui", "resviz")
 KEYWORDS = {"_": None, "N_": None}
 
 

@@ -14,16 +14,16 @@ class PageInfo:
 
 
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo("pages/views/home.py", "Home: the story", ":material/home:", "home"),
-    PageInfo("pages/views/playground.py", "Playground", ":material/tune:", "playground"),
-    PageInfo("pages/views/architecture.py", "Architecture", ":material/account_tree:", "architecture"),
-    PageInfo("pages/views/degradation.py", "Degradation", ":material/trending_down:", "degradation"),
-    PageInfo("pages/views/gradient_flow.py", "Gradient flow", ":material/waves:", "gradients"),
-    PageInfo("pages/views/ensemble.py", "Ensemble of paths", ":material/call_split:", "paths"),
-    PageInfo("pages/views/lesion.py", "Lesion study", ":material/content_cut:", "lesion"),
-    PageInfo("pages/views/highway.py", "Highway networks", ":material/traffic:", "highway"),
-    PageInfo("pages/views/lstm.py", "LSTM analogy", ":material/hourglass_top:", "lstm"),
-    PageInfo("pages/views/landscape.py", "Loss landscape", ":material/landscape:", "landscape"),
+    PageInfo("views/home.py", "Home: the story", ":material/home:", "home"),
+    PageInfo("views/playground.py", "Playground", ":material/tune:", "playground"),
+    PageInfo("views/architecture.py", "Architecture", ":material/account_tree:", "architecture"),
+    PageInfo("views/degradation.py", "Degradation", ":material/trending_down:", "degradation"),
+    PageInfo("views/gradient_flow.py", "Gradient flow", ":material/waves:", "gradients"),
+    PageInfo("views/ensemble.py", "Ensemble of paths", ":material/call_split:", "paths"),
+    PageInfo("views/lesion.py", "Lesion study", ":material/content_cut:", "lesion"),
+    PageInfo("views/highway.py", "Highway networks", ":material/traffic:", "highway"),
+    PageInfo("views/lstm.py", "LSTM analogy", ":material/hourglass_top:", "lstm"),
+    PageInfo("views/landscape.py", "Loss landscape", ":material/landscape:", "landscape"),
 )
 
 

@@ -144,5 +144,5 @@ def require_trained(page_key: str, min_steps: int = 1) -> PlaygroundRun | None:
             time.sleep(0.05)
         bar.empty()
         st.rerun()
-    c2.page_link("pages/views/playground.py", label=_("Open the Playground"), icon=":material/tune:")
+    c2.page_link("views/playground.py", label=_("Open the Playground"), icon=":material/tune:")
     return None

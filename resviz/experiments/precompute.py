@@ -37,7 +37,7 @@ def _module(name: str):
 
 
 def degradation(p: Params) -> object:
-    """As pages/views/degradation.py: deg.page_sweep of the URL settings, stored per depth."""
+    """As views/degradation.py: deg.page_sweep of the URL settings, stored per depth."""
     from resviz.device import resolve_device
 
     deg = _module("degradation")
@@ -62,7 +62,7 @@ def _sd(p: Params, prefix: str) -> float | None:
 
 
 def lesion(p: Params) -> object:
-    """As pages/views/lesion.py (networks trained on the page)."""
+    """As views/lesion.py (networks trained on the page)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
     lx = _module("lesion")
@@ -74,7 +74,7 @@ def lesion(p: Params) -> object:
 
 
 def paths(p: Params) -> object:
-    """As pages/views/ensemble.py (network trained on the page, 64 test examples)."""
+    """As views/ensemble.py (network trained on the page, 64 test examples)."""
     from resviz.spec import NetworkSpec, TrainSpec
 
     tspec = TrainSpec(dataset=_get(p, "en_data", "spirals"), steps=_get(p, "en_steps", 300, int),
@@ -92,7 +92,7 @@ def readout(p: Params) -> object:
 
 
 def landscape(p: Params) -> object:
-    """As pages/views/landscape.py with a plain/residual pair trained on the page: the loss
+    """As views/landscape.py with a plain/residual pair trained on the page: the loss
     landscapes and Li et al.'s full-Hessian map (the page's slowest part, minutes on a CPU)."""
     from resviz.data import load
     from resviz.device import resolve_device

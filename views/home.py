@@ -189,7 +189,7 @@ for step in story.STEPS:
     elif step.key == "highway":
         with col:
             charts.show(figs.gates(probes["gates"]), key="ho_fig_highway")
-            ui_presets.button(_("The LSTM analogy") + " →", "pages/views/lstm.py", {}, key="ho_go_lstm")
+            ui_presets.button(_("The LSTM analogy") + " →", "views/lstm.py", {}, key="ho_go_lstm")
     elif step.key == "family":
         with col:
             charts.show(figs.family(probes["family"]), key="ho_fig_family")

@@ -123,7 +123,7 @@ def _live_model() -> tuple[str, object]:
     if run is None:
         st.info(_("Nothing is configured on the Playground yet: this is its default model A "
                   "(20 residual blocks). Change it there, switch skips off, and come back."))
-        st.page_link("pages/views/playground.py", label=_("Open the Playground"), icon="🎛️")
+        st.page_link("views/playground.py", label=_("Open the Playground"), icon="🎛️")
         if "_ar_default" not in st.session_state:
             st.session_state["_ar_default"] = build(NetworkSpec(depth=20, width=32))
         return "A", st.session_state["_ar_default"]
