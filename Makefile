@@ -34,7 +34,7 @@ bench: install
 
 # Mutation testing (slow, not in `make test` or CI): plants small bugs in resviz/blocks.py,
 # probes/paths.py, probes/lesion.py and train.py and runs their fast tests against each.
-# One module: make mutation MUTANTS='resviz.probes.lesion.*'. Survivors: notes/bounds.md.
+# One module: make mutation MUTANTS='resviz.probes.lesion.*'. Survivors: docs/bounds-and-tests.md.
 MUTANTS ?=
 mutation: install
 	$(VENV)/bin/mutmut run $(if $(MUTANTS),"$(MUTANTS)",)

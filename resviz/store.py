@@ -22,7 +22,7 @@ Backends (chosen from the environment, read when first used, never at import):
 - shared: with $RESVIZ_REDIS_URL set (redis://host:port/db), Redis, so several Streamlit
   replicas (or nodes) share one store: a result computed once serves them all. Same entries,
   same checks. Bounded by a time-to-live per entry ($RESVIZ_STORE_TTL seconds, default 30 days)
-  and by the server's `maxmemory` with `maxmemory-policy allkeys-lru` (see notes/seeds.md).
+  and by the server's `maxmemory` with `maxmemory-policy allkeys-lru` (see docs/seeds-and-store.md).
 
 Problems never stop a page or a command: they become notices (`notices()`, shown by the app's
 sidebar) and StoreWarnings, and the result is recomputed. $RESVIZ_NO_STORE=1 turns it off.

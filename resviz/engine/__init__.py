@@ -7,7 +7,7 @@
 `executor()` is a process-wide singleton: a LocalExecutor (warm worker processes, no
 extra service) by default, a RayExecutor when RAY_ADDRESS is set (live runs become Ray
 actors, submit() jobs Ray tasks). Without RAY_ADDRESS nothing of Ray is imported.
-The interface is agreed in the engine_api brief and listed in notes/engine.md.
+The interface is described in docs/engine.md.
 """
 
 from __future__ import annotations

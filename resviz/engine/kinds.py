@@ -17,7 +17,7 @@ from resviz.data import Dataset
 from resviz.engine.config import RunConfig
 from resviz.train import TrainerLike
 
-# Measured (notes/engine.md, benchmarks/bench_engine.py): the default Playground pair
+# Measured (docs/engine.md, benchmarks/bench_engine.py): the default Playground pair
 # (20 blocks x 32, batch 128) trains about 1.9x faster stacked than in the lockstep Trainer
 # on one CPU thread, so stacked=None stacks whatever can be stacked.
 STACK_WHEN_POSSIBLE = True
