@@ -32,7 +32,7 @@ class Preset:
         return dict(self.params)
 
 
-SGD_LR = "0.1"  # the paper's learning rate; measured graded degradation with it (docs/lessons-degradation-gradients-identity.md)
+SGD_LR = "0.1"  # the paper's learning rate; measured graded degradation with it (docs/lessons-degradation.md)
 
 PRESETS: tuple[Preset, ...] = (
     Preset("he2015", N_("He 2015 Fig. 1: degradation"), "He et al. 2015, Fig. 1",

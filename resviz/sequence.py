@@ -34,7 +34,7 @@ TASK = "first_symbol"
 class TaskDefaults:
     """The memory task's default settings, in one place for the LSTM page and the CLI.
 
-    Chosen by measurement (docs/lessons-landscape-orderings-lstm.md, tests/test_sequence.py, slow): at T = 100 the
+    Chosen by measurement (docs/lessons-landscape.md, tests/test_sequence.py, slow): at T = 100 the
     vanilla RNN stays at chance while the residual RNN learns. With Adam, a vanilla RNN *does*
     learn this task at T <= 80 given enough steps (Adam rescales even a vanished gradient), so
     shorter defaults teach the opposite lesson. The LSTM is the slow learner on this task

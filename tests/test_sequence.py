@@ -144,7 +144,7 @@ def test_default_task_residual_rnn_learns_where_the_vanilla_rnn_cannot(seed):
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="measured: at the default (T = 100, 1000 Adam steps) the "
                    "LSTM is still at chance on seed 0 (0.25); on this task it learns far more "
-                   "slowly than the residual RNN (docs/lessons-landscape-orderings-lstm.md). Strict: fix the default "
+                   "slowly than the residual RNN (docs/lessons-landscape.md). Strict: fix the default "
                    "or the task when this starts to pass.")
 def test_default_task_lstm_learns():
     assert _train_default(0, ("lstm",))["lstm"] > 0.9

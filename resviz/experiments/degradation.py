@@ -82,7 +82,7 @@ def page_sweep(max_depth: int = 32, seeds: int = 3, steps: int = 300, dataset: s
     One place, so the page, `precompute` and the tests that hold the page's default to the
     paper's effect all build exactly the same specs. The default is the paper's recipe in
     miniature: SGD with momentum 0.9, batch normalisation, He init. Measured over 5 seeds
-    (docs/lessons-degradation-gradients-identity.md): the plain net's final training error rises with depth, graded
+    (docs/lessons-degradation.md): the plain net's final training error rises with depth, graded
     (median 0.1% at 2 blocks, 10% at 12, 20% at 16, 33% at 24, 36% at 32, not chance),
     while the residual net's median stays at or below 0.4% at every depth. With Adam
     (lr 0.01) the plain 32-block net ends at chance instead.
