@@ -5,25 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from apptest_utils import ROOT, figure, no_exception, trained_playground
+from apptest_utils import ROOT, figure, no_exception, open_page, trained_playground
 from streamlit.testing.v1 import AppTest
 
 from resviz.spec import NetworkSpec, TrainSpec
 from ui import session
-
-
-def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
-    """As apptest_utils.open_page, but with one run before switching: this page's url_path
-    ("paths") differs from its file name, and AppTest finds such a page only after st.navigation
-    has registered it (streamlit's AppTest.switch_page docstring)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page)
-    at.run()
-    return at
-
 
 SMALL = {"en_depth": "4", "en_steps": "20", "en_samples": "10", "en_n": "10"}
 

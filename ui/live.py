@@ -205,6 +205,22 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
     keys.install(prefix)
 
 
+def summary(live: Live, snap: Snapshot, labels: dict[str, str]) -> None:
+    """Divergence notices, the status line and one test-accuracy metric per model: the head of
+    every live page's drawing (Highway, LSTM)."""
+    for name in labels:
+        div = snap.metrics.get(name, {}).get("diverged_at")
+        if div is not None:
+            st.error(_("The {name} net diverged at step {step}: lower the learning rate and "
+                       "press Reset.").format(name=labels[name], step=div))
+    status(live, snap)
+    cols = st.columns(len(labels))
+    for col, name in zip(cols, labels):
+        acc = snap.metrics.get(name, {}).get("test_acc")
+        col.metric(_("Test accuracy, {name}").format(name=labels[name]),
+                   "–" if acc is None else f"{acc:.1%}")
+
+
 def status(live: Live, snap: Snapshot | None = None) -> None:
     """'step 120 of 600 · 84 steps/s · 5 s left · training', or 'Finished · 600 steps'."""
     snap = snap or live.snap

@@ -69,17 +69,7 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
 
 
 def live_part(run: live.Live, snap: live.Snapshot) -> None:
-    for name in LABELS:
-        div = snap.metrics.get(name, {}).get("diverged_at")
-        if div is not None:
-            st.error(_("The {name} net diverged at step {step}: lower the learning rate and "
-                       "press Reset.").format(name=LABELS[name], step=div))
-    live.status(run, snap)
-    cols = st.columns(3)
-    for col, name in zip(cols, LABELS):
-        acc = snap.metrics.get(name, {}).get("test_acc")
-        col.metric(_("Test accuracy, {name}").format(name=LABELS[name]),
-                   "–" if acc is None else f"{acc:.1%}")
+    live.summary(run, snap, LABELS)
     charts.show(tfigs.curves(snap.curves, LABELS), "hw_curves")
 
 

@@ -30,6 +30,7 @@ import torch
 from resviz import store
 from resviz.batched import StackedNet
 from resviz.cli_args import BATCH_SIZE, LR, STEPS, WIDTH, count, depth_list
+from resviz.experiments.degradation import parse_depths  # noqa: F401 (one parser; re-exported)
 from resviz.spec import MAX_DEPTH, MAX_WIDTH, ORDERINGS, NetworkSpec, SpecError
 
 COMMAND = "identity"
@@ -206,14 +207,6 @@ def grid_rms(grid_in: list, grid_out: list) -> float:
     a = torch.as_tensor(grid_in, dtype=torch.float64)
     b = torch.as_tensor(grid_out, dtype=torch.float64)
     return float((a - b).norm(dim=-1).pow(2).mean().sqrt())
-
-
-def parse_depths(text: str) -> tuple[int, ...]:
-    try:
-        depths = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise SpecError(f"depths must be comma-separated integers; got {text!r}") from None
-    return tuple(sorted(set(depths)))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
