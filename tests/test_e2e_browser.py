@@ -25,7 +25,9 @@ HANDLES = "path.point.plotly-customdata"  # the diagram's skip handles: the only
 PAGE_TIMEOUT = 90_000  # ms: a page may build data or a model on its first run
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API must be stopped before another test module starts its own
+# (two live sync_playwright() instances in one thread fail with "Sync API inside the asyncio loop").
+@pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     why = bu.chromium_missing()
     if why:
@@ -37,7 +39,7 @@ def server() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
