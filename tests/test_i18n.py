@@ -169,5 +169,6 @@ def test_no_figure_label_is_left_in_english(page: str) -> None:
                 figs += figures(at)
     finally:
         i18n.set_language("en")
-    assert len(figs) > 0 or page.endswith(("degradation.py", "lesion.py"))
+    # these pages compute only on a button (or from the store): nothing to draw on entry
+    assert len(figs) > 0 or page.endswith(("degradation.py", "lesion.py", "landscape.py"))
     assert english_in_figures(figs) == []

@@ -49,7 +49,7 @@ def curves(result: Mapping) -> go.Figure:
     steps = list(result["curve_steps"])
     for name in result["orderings"]:
         c = result["curves"][name]
-        col = variant("residual", ORDERINGS.index(name)).color if name in ORDERINGS else color(name)
+        col = variant("residual", list(ORDERINGS).index(name)).color if name in ORDERINGS else color(name)
         fig.add_scatter(x=steps + steps[::-1], y=list(c["high"]) + list(c["low"])[::-1],
                         fill="toself", fillcolor=col, opacity=0.15, line=dict(width=0),
                         hoverinfo="skip", showlegend=False, legendgroup=name)
