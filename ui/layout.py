@@ -144,18 +144,22 @@ def current_url() -> str:
     return _url(st.query_params.to_dict())
 
 
-def header(title: str, intro: str) -> None:
+def header(title: str, intro: str, compact: bool = False) -> None:
     """Page title and a short explanation; shows ignored-URL notices right below.
 
     In presenter mode the explanation folds into an expander (the teacher tells it), so the
-    page's figures reach the first screen.
+    page's figures reach the first screen. `compact` pages (the Playground, which must fit one
+    1024x768 screen) put it in the title's help tooltip instead.
     """
-    st.title(title)
-    if presenter_on():
-        with st.expander(_("About this page")):
-            st.markdown(intro)
+    if compact and not presenter_on():
+        st.title(title, help=intro)
     else:
-        st.markdown(intro)
+        st.title(title)
+        if presenter_on():
+            with st.expander(_("About this page")):
+                st.markdown(intro)
+        else:
+            st.markdown(intro)
     if params.hidden_list():
         st.caption(_("This lesson link hides some controls; their values still apply."))
     params.show_notices()

@@ -22,7 +22,7 @@ DEPTHS = list(range(1, 101))
 WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
-ROW_HEIGHT = 215  # one model's row: its diagram beside its boundary
+ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 PAGE_CSS = """<style>
@@ -37,7 +37,8 @@ PAGE_CSS = """<style>
 st.html(PAGE_CSS)
 layout.header(_("Playground"), _(
     "**A** has skip connections, **B** does not; both train on the same batches. Press "
-    "**Start**, then click a skip's arc in a diagram to switch it off in the trained net."))
+    "**Start**, then click a skip's arc in a diagram to switch it off in the trained net."),
+    compact=True)
 
 with st.sidebar.expander(_("Data"), expanded=True):
     noise = params.slider("pg_noise", _("Noise"), 0.0, 2.0, 0.1, 0.05)
