@@ -43,6 +43,17 @@ PAPER = {
 }
 
 
+def check_sweep(depths: tuple[int, ...], seeds: int) -> None:
+    """The depths and seed count of a sweep over depth (this one and the identity test)."""
+    if not depths:
+        raise SpecError("give at least one depth")
+    for d in depths:
+        if not 1 <= d <= MAX_DEPTH:
+            raise SpecError(f"depths must be between 1 and {MAX_DEPTH}; got {d}")
+    if not 1 <= seeds <= 10:
+        raise SpecError(f"seeds must be between 1 and 10; got {seeds}")
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """One sweep: which depths, how many init seeds, and the shared network/training."""
@@ -56,13 +67,7 @@ class SweepSpec:
     train: TrainSpec = field(default_factory=lambda: TrainSpec(steps=300, eval_every=10))
 
     def __post_init__(self) -> None:
-        if not self.depths:
-            raise SpecError("give at least one depth")
-        for d in self.depths:
-            if not 1 <= d <= MAX_DEPTH:
-                raise SpecError(f"depths must be between 1 and {MAX_DEPTH}; got {d}")
-        if not 1 <= self.seeds <= 10:
-            raise SpecError(f"seeds must be between 1 and 10; got {self.seeds}")
+        check_sweep(self.depths, self.seeds)
         if self.init not in INITS:
             raise SpecError(f"init must be one of {', '.join(INITS)}; got {self.init!r}")
 

@@ -30,8 +30,8 @@ import torch
 from resviz import store
 from resviz.batched import StackedNet
 from resviz.cli_args import BATCH_SIZE, LR, STEPS, WIDTH, count, depth_list
-from resviz.experiments.degradation import parse_depths  # noqa: F401 (one parser; re-exported)
-from resviz.spec import MAX_DEPTH, MAX_WIDTH, ORDERINGS, NetworkSpec, SpecError
+from resviz.experiments.degradation import check_sweep, parse_depths  # noqa: F401 (parse_depths re-exported)
+from resviz.spec import MAX_WIDTH, ORDERINGS, NetworkSpec, SpecError
 
 COMMAND = "identity"
 FAMILIES = ("plain", "residual")
@@ -57,13 +57,7 @@ class IdentitySpec:
     data_seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.depths:
-            raise SpecError("give at least one depth")
-        for d in self.depths:
-            if not 1 <= d <= MAX_DEPTH:
-                raise SpecError(f"depths must be between 1 and {MAX_DEPTH}; got {d}")
-        if not 1 <= self.seeds <= 10:
-            raise SpecError(f"seeds must be between 1 and 10; got {self.seeds}")
+        check_sweep(self.depths, self.seeds)
         if self.ordering not in ORDERINGS:
             raise SpecError(f"ordering must be one of {', '.join(ORDERINGS)}; got {self.ordering!r}")
         if not 2 <= self.width <= MAX_WIDTH:
