@@ -26,13 +26,18 @@ class _Styled(go.Figure):
         return self._spec
 
 
-def styled(fig: go.Figure) -> go.Figure:
-    """`fig` in the app's style for this session (presenter sizes when presenter mode is on)."""
-    return _Styled(finish_dict(fig.to_dict(), presenter=presenter_on()))
+def styled(fig: go.Figure | dict) -> go.Figure:
+    """`fig` in the app's style for this session (presenter sizes when presenter mode is on).
+
+    A plain figure dict (resviz.figures' `*_spec` builders, for live redraws) is styled in
+    place and never validated; a go.Figure is read through `to_dict()` first."""
+    spec = fig if isinstance(fig, dict) else fig.to_dict()
+    return _Styled(finish_dict(spec, presenter=presenter_on()))
 
 
-def show(fig: go.Figure, key: str, *, restyle: bool = True, **kw: Any) -> Any:
-    """Draw `fig` in the app's style; the modebar's camera button downloads it (PNG or SVG).
+def show(fig: go.Figure | dict, key: str, *, restyle: bool = True, **kw: Any) -> Any:
+    """Draw `fig` (a go.Figure, or a plain figure dict) in the app's style; the modebar's
+    camera button downloads it (PNG or SVG).
 
     `restyle=False` is for drawings that are not charts (a clickable network diagram laid out
     to the pixel): they keep their own layout. Returns what st.plotly_chart returns (the
@@ -41,4 +46,8 @@ def show(fig: go.Figure, key: str, *, restyle: bool = True, **kw: Any) -> Any:
     fmt = st.session_state.get("export_format", "png")
     config = {"displaylogo": False,
               "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2}}
-    return st.plotly_chart(styled(fig) if restyle else fig, key=key, config=config, **kw)
+    if restyle:
+        fig = styled(fig)
+    elif isinstance(fig, dict):
+        fig = _Styled(fig)
+    return st.plotly_chart(fig, key=key, config=config, **kw)

@@ -11,6 +11,7 @@ every section below it and the buttons show the final state.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,17 @@ class Live:
             time.sleep(0.01)
 
 
+_prewarmed = threading.Event()
+
+
+def prewarm() -> None:
+    """Start the engine (its first worker imports torch and warms up, ~3 s) in the background
+    when the app first runs, so the first Start on a fresh server does not wait for it."""
+    if not _prewarmed.is_set():
+        _prewarmed.set()
+        threading.Thread(target=executor, daemon=True, name="resviz-prewarm").start()
+
+
 def _open(config: RunConfig, setup: Callable[[Any], None] | None) -> Any:
     handle = executor().open(config)
     if setup is not None:
@@ -113,9 +125,12 @@ def _close(live: Live) -> None:
 # -- commands (button callbacks: they run before the page reruns) ------------------------
 
 def _start(live: Live) -> None:
+    """Start, and wait for the first step (a few ms): the page's rerun then already shows the
+    run moving, instead of waiting a redraw period for it."""
+    step = live.snap.step if live.snap else 0
     live.handle.start()
     live.extra["started"] = time.perf_counter()
-    live.wait(lambda s: s.state != "ready" and s.state != "paused")
+    live.wait(lambda s: s.state not in ("ready", "paused", "running") or s.step > step)
 
 
 def _pause(live: Live) -> None:

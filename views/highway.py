@@ -70,7 +70,7 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
 
 def live_part(run: live.Live, snap: live.Snapshot) -> None:
     live.summary(run, snap, LABELS)
-    charts.show(tfigs.curves(snap.curves, LABELS), "hw_curves")
+    charts.show(tfigs.curves_spec(snap.curves, LABELS), "hw_curves")
 
 
 def gates_tab(m: dict, xte, example: int, init_profile: list[float]) -> None:
@@ -141,7 +141,7 @@ def grads_tab(snap: live.Snapshot) -> None:
     if not all(last.values()):
         st.info(_("Press Start or Step: the gradients of the last step appear here."))
         return
-    charts.show(tfigs.grad_bars(last, LABELS), "hw_grads")
+    charts.show(tfigs.grad_bars_spec(last, LABELS), "hw_grads")
     st.caption(_("Parameter-gradient norm of each block at step {step}.").format(step=snap.step))
 
 

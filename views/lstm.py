@@ -69,7 +69,7 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
 
 def live_part(run: live.Live, snap: live.Snapshot) -> None:
     live.summary(run, snap, LABELS)
-    charts.show(sfigs.curves(snap.curves, LABELS), "sq_curves")
+    charts.show(sfigs.curves_spec(snap.curves, LABELS), "sq_curves")
 
 
 def page() -> None:

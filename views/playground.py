@@ -7,6 +7,9 @@ click and its effect are in view together. Training runs in the engine (ui.live)
 
 from __future__ import annotations
 
+import time
+
+import plotly.graph_objects as go
 import streamlit as st
 
 from resviz.data import DATASETS, TOY_SETS
@@ -23,6 +26,7 @@ WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
 ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
+DIAGRAM_EVERY = 3.0  # seconds between two refreshes of a training diagram's hover numbers
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 PAGE_CSS = """<style>
@@ -170,13 +174,10 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
     main = st.container(key="pg_main")
     c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
     for name in names:
-        stats = snap.block_stats.get(name, {})
-        fig = netfig.diagram(snap.skips[name], labels[name], color(name),
-                             stats.get("grad"), stats.get("ratio"), snap.active.get(name),
-                             height=ROW_HEIGHT)
         key = f"pg_net_{name}_{gen}"
         with c_net:
-            charts.show(fig, key, on_select=lambda n=name, k=key: _on_diagram(run, n, k),
+            charts.show(_diagram(run, snap, name, labels[name]), key, restyle=False,
+                        on_select=lambda n=name, k=key: _on_diagram(run, n, k),
                         selection_mode="points")
         with c_bound:
             acc = snap.metrics.get(name, {}).get("test_acc")
@@ -184,16 +185,16 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
                 name=name, acc="–" if acc is None else f"{acc:.1%}")
             st.container(key=f"pg_acc_{name}").markdown(text)
             if snap.boundary:
-                charts.show(figs.boundary(snap.boundary[name], data, "", height=ROW_HEIGHT - 30),
-                            f"pg_boundary_{name}")
+                charts.show(figs.boundary_spec(snap.boundary[name], data, "",
+                                               height=ROW_HEIGHT - 30), f"pg_boundary_{name}")
     if not snap.boundary:
         c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
-        charts.show(figs.curves(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
+        charts.show(figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
                     "pg_curves")
     last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
     if all(last.values()):
-        charts.show(figs.grad_bars(last, labels, snap.skips, height=250), "pg_grads")
+        charts.show(figs.grad_bars_spec(last, labels, snap.skips, height=250), "pg_grads")
         st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
                      "the whole signal, not a small correction to an identity path, so its "
                      "weights often get larger gradients than a residual block's: large bars "
@@ -203,6 +204,25 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
                      "change the trained model at once, without retraining."))
         for name in names:  # one above the other: a row of ten pills needs ~440 px
             _pills(run, snap, name)
+
+
+def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.Figure:
+    """Model `name`'s diagram, styled; rebuilt only when its skips or deletions change, or
+    when the run is not training, or (while it trains) every DIAGRAM_EVERY seconds for its
+    hover numbers. An unchanged chart costs the server nothing and the browser no redraw."""
+    cache = run.extra.setdefault("diagrams", {})
+    what = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()), label,
+            layout.presenter_on())
+    kept = cache.get(name)
+    now = time.monotonic()
+    if kept and kept[0] == what and snap.running and now - kept[1] < DIAGRAM_EVERY:
+        return kept[2]
+    stats = snap.block_stats.get(name, {})
+    fig = charts.styled(netfig.diagram_spec(snap.skips[name], label, color(name),
+                                            stats.get("grad"), stats.get("ratio"),
+                                            snap.active.get(name), height=ROW_HEIGHT))
+    cache[name] = (what, now, fig)
+    return fig
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:

@@ -84,8 +84,13 @@ def worker_main(conn: Connection) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _threads()
     from resviz.engine.core import RunCore
+    from resviz.engine.kinds import warm_up
 
-    _send(conn, ("hello", os.getpid()))
+    warm_up()
+    try:
+        _send(conn, ("hello", os.getpid()))
+    except OSError:
+        return  # the parent went away while this worker was warming up
     runs: dict[str, RunCore] = {}
     turn = itertools.count()
 

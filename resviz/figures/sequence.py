@@ -84,5 +84,10 @@ def cell_state(mem: Mapping[str, list]) -> go.Figure:
 
 def curves(histories: Mapping[str, Sequence[Record]], labels: Mapping[str, str]) -> go.Figure:
     """Training curves of the three recurrent nets, coloured like their depth analogues."""
-    return training.curves({COLOR_OF.get(k, k): h for k, h in histories.items()},
-                           {COLOR_OF.get(k, k): labels.get(k, k) for k in histories})
+    return go.Figure(curves_spec(histories, labels))
+
+
+def curves_spec(histories: Mapping[str, Sequence[Record]], labels: Mapping[str, str]) -> dict:
+    """`curves` as a plain figure dict, for the live redraw."""
+    return training.curves_spec({COLOR_OF.get(k, k): h for k, h in histories.items()},
+                                {COLOR_OF.get(k, k): labels.get(k, k) for k in histories})

@@ -10,13 +10,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
 from resviz.data import Dataset, grid
-from resviz.figures.style import base_layout, color
+from resviz.figures.style import base_layout, color, layout_of
 from resviz.i18n import _
 from resviz.train import Record
 
@@ -44,28 +43,43 @@ def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
     Takes the engine's compact curves ({"step", "loss", "eval_step", "test_acc", ...}) or
     lists of Records (converted with `compact`).
     """
-    rows, cols = (2, 1) if stacked else (1, 2)
-    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=stacked, vertical_spacing=0.14,
-                        horizontal_spacing=0.12,
-                        subplot_titles=(_("Training loss"), _("Test accuracy")))
-    second = dict(row=2, col=1) if stacked else dict(row=1, col=2)
-    empty = True
+    return go.Figure(curves_spec(histories, labels, height, stacked))
+
+
+def curves_spec(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
+                labels: Mapping[str, str], height: int = 320, stacked: bool = False) -> dict:
+    """`curves` as a plain figure dict: what a live page redraws (no plotly validation)."""
+    lay = layout_of(_curves_layout, stacked, height, _("Training loss"), _("Test accuracy"),
+                    _("step"))
+    second = ("x2", "y2")
+    data, empty = [], True
     for i, (name, h) in enumerate(histories.items()):
         c, cv = color(name, i), _as_curves(h)
         empty = empty and not cv["step"]
-        fig.add_scatter(x=cv["step"], y=cv["loss"], name=labels.get(name, name),
-                        line=dict(color=c), legendgroup=name, row=1, col=1)
-        fig.add_scatter(x=cv["eval_step"], y=cv["test_acc"], showlegend=False,
-                        line=dict(color=c), legendgroup=name, **second)
+        data.append({"type": "scatter", "x": list(cv["step"]), "y": list(cv["loss"]),
+                     "name": labels.get(name, name), "line": {"color": c},
+                     "legendgroup": name, "xaxis": "x", "yaxis": "y"})
+        data.append({"type": "scatter", "x": list(cv["eval_step"]), "y": list(cv["test_acc"]),
+                     "showlegend": False, "line": {"color": c}, "legendgroup": name,
+                     "xaxis": second[0], "yaxis": second[1]})
     if empty:
-        fig.add_annotation(text=_("Press Start to train"), x=0.5, y=0.85 if stacked else 0.5,
-                           xref="paper",
-                           yref="paper", showarrow=False, font=dict(size=16, color="#6b7280"))
+        lay.setdefault("annotations", []).append(
+            {"text": _("Press Start to train"), "x": 0.5, "y": 0.85 if stacked else 0.5,
+             "xref": "paper", "yref": "paper", "showarrow": False,
+             "font": {"size": 16, "color": "#6b7280"}})
+    return {"data": data, "layout": lay}
+
+
+def _curves_layout(stacked: bool, height: int, loss: str, acc: str, step: str) -> go.Figure:
+    rows, cols = (2, 1) if stacked else (1, 2)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=stacked, vertical_spacing=0.14,
+                        horizontal_spacing=0.12, subplot_titles=(loss, acc))
+    second = dict(row=2, col=1) if stacked else dict(row=1, col=2)
     fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", **second)
-    fig.update_xaxes(title_text=_("step"), **second)
+    fig.update_xaxes(title_text=step, **second)
     if not stacked:
-        fig.update_xaxes(title_text=_("step"), row=1, col=1)
+        fig.update_xaxes(title_text=step, row=1, col=1)
     return base_layout(fig, "", height=height, margin=dict(l=45, r=10, t=30, b=40),
                        legend=dict(orientation="h", y=-0.16 if stacked else -0.25, x=0))
 
@@ -88,9 +102,14 @@ def boundary(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset, 
              n: int = 60, height: int = 300) -> go.Figure:
     """Decision boundary: the class probability over the plane, the test points on top,
     a legend of the classes and hover values on both."""
+    return go.Figure(boundary_spec(model_or_grid, data, title, n, height))
+
+
+def boundary_spec(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset,
+                  title: str, n: int = 60, height: int = 300) -> dict:
+    """`boundary` as a plain figure dict: what a live page redraws (no plotly validation)."""
     g = model_or_grid if isinstance(model_or_grid, Mapping) else boundary_grid(model_or_grid, data, n)
     k = data.n_classes
-    z = np.asarray(g["p"], dtype=float)
     if k == 2:
         scale = [[0, CLASS_COLORS[0]], [0.5, "#f7f7f7"], [1, CLASS_COLORS[1]]]
         hover = _("x %{x:.2f}, y %{y:.2f}: P(class 1) = %{z:.2f}") + "<extra></extra>"
@@ -99,17 +118,30 @@ def boundary(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset, 
         scale = [[i / (k - 1), CLASS_COLORS[i % len(CLASS_COLORS)]] for i in range(k)]
         hover = _("x %{x:.2f}, y %{y:.2f}: class %{z:.0f}") + "<extra></extra>"
         zmax = float(k - 1)
-    fig = go.Figure(go.Heatmap(x=g["x"], y=g["y"], z=z, colorscale=scale, zmin=0, zmax=zmax,
-                               showscale=False, opacity=0.55, hovertemplate=hover))
+    traces = [{"type": "heatmap", "x": list(g["x"]), "y": list(g["y"]), "z": g["p"],
+               "colorscale": scale, "zmin": 0, "zmax": zmax, "showscale": False,
+               "opacity": 0.55, "hovertemplate": hover}]
+    traces += _test_points(data)
+    lay = layout_of(_boundary_layout, float(g["x"][0]), float(g["x"][-1]), title, height)
+    return {"data": traces, "layout": lay}
+
+
+def _test_points(data: Dataset) -> list[dict]:
+    """The test points, one trace per class (their own legend entry and hover text)."""
     x, y = data.x_test.numpy(), data.y_test.numpy()
-    for c in range(k):
+    out = []
+    for c in range(data.n_classes):
         sel = y == c
-        fig.add_scatter(x=x[sel, 0], y=x[sel, 1], mode="markers",
-                        name=_("class {c}").format(c=c),
-                        marker=dict(color=CLASS_COLORS[c % len(CLASS_COLORS)], size=5,
-                                    line=dict(color="white", width=0.6)),
-                        hovertemplate=_("test point of class {c}").format(c=c) + "<extra></extra>")
-    lo, hi = g["x"][0], g["x"][-1]
+        out.append({"type": "scatter", "x": x[sel, 0].tolist(), "y": x[sel, 1].tolist(),
+                    "mode": "markers", "name": _("class {c}").format(c=c),
+                    "marker": {"color": CLASS_COLORS[c % len(CLASS_COLORS)], "size": 5,
+                               "line": {"color": "white", "width": 0.6}},
+                    "hovertemplate": _("test point of class {c}").format(c=c) + "<extra></extra>"})
+    return out
+
+
+def _boundary_layout(lo: float, hi: float, title: str, height: int) -> go.Figure:
+    fig = go.Figure()
     fig.update_xaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(range=[lo, hi], showticklabels=False, showgrid=False, zeroline=False,
                      scaleanchor="x")
@@ -124,18 +156,29 @@ def grad_bars(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
 
     Blocks whose skip is off are drawn hatched, so a toggle is visible in the gradients.
     """
-    fig = go.Figure()
+    return go.Figure(grad_bars_spec(norms, labels, skips, height))
+
+
+def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
+                   skips: Mapping[str, Sequence[bool]] | None = None, height: int = 300) -> dict:
+    """`grad_bars` as a plain figure dict: what a live page redraws (no plotly validation)."""
+    data = []
     for i, (name, g) in enumerate(norms.items()):
-        g = np.asarray([v if v is not None and math.isfinite(v) else 0.0 for v in g], dtype=float)
-        g = np.maximum(g, 1e-30)
-        pattern = None
+        y = [max(v, 1e-30) if v is not None and math.isfinite(v) else 1e-30 for v in g]
+        marker: dict[str, Any] = {"color": color(name, i)}
         if skips is not None and name in skips:
-            pattern = dict(shape=["" if s else "/" for s in skips[name]])
-        fig.add_bar(x=np.arange(1, len(g) + 1), y=g, name=labels.get(name, name),
-                    marker=dict(color=color(name, i), pattern=pattern),
-                    hovertemplate=_("block %{x}: %{y:.2e}") + "<extra></extra>")
-    fig.update_yaxes(type="log", dtick=1, exponentformat="power",
-                     title_text=_("parameter-gradient norm"))
-    fig.update_xaxes(title_text=_("block (1 = nearest the input)"))
-    return base_layout(fig, _("Per-block gradient norm (log scale)"), height=height,
-                       barmode="group", legend=dict(orientation="h", y=1.12, x=0))
+            marker["pattern"] = {"shape": ["" if s else "/" for s in skips[name]]}
+        data.append({"type": "bar", "x": list(range(1, len(y) + 1)), "y": y,
+                     "name": labels.get(name, name), "marker": marker,
+                     "hovertemplate": _("block %{x}: %{y:.2e}") + "<extra></extra>"})
+    lay = layout_of(_grad_bars_layout, height, _("parameter-gradient norm"),
+                    _("block (1 = nearest the input)"), _("Per-block gradient norm (log scale)"))
+    return {"data": data, "layout": lay}
+
+
+def _grad_bars_layout(height: int, y_title: str, x_title: str, title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text=y_title)
+    fig.update_xaxes(title_text=x_title)
+    return base_layout(fig, title, height=height, barmode="group",
+                       legend=dict(orientation="h", y=1.12, x=0))
