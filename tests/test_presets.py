@@ -85,7 +85,7 @@ def _precompute(monkeypatch, preset: Preset) -> dict:
     from resviz.experiments import precompute
 
     monkeypatch.setattr(precompute, "PRESETS", (preset,))
-    args = type("Args", (), {"only": None, "no_home": True, "dry_run": False})()
+    args = type("Args", (), {"only": None, "no_home": True, "dry_run": False, "serial": False})()
     return precompute.main(args)
 
 

@@ -284,7 +284,7 @@ def test_precompute_exits_nonzero_when_a_job_fails(monkeypatch, capsys) -> None:
 
     preset = next(p for p in PRESETS if "orderings" in p.jobs)
     monkeypatch.setitem(precompute.JOBS, "orderings", broken)
-    assert main(["precompute", "--no-home", "--only", preset.key, "--json"]) == 1
+    assert main(["precompute", "--no-home", "--only", preset.key, "--json", "--serial"]) == 1
     out = capsys.readouterr()
     assert "FAIL" in out.err and "out of paper" in out.err
     assert main(["precompute", "--no-home", "--only", preset.key, "--dry-run"]) == 0

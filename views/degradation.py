@@ -56,19 +56,21 @@ def stop() -> None:
 
 
 def run_sweep(sweep: deg.SweepSpec) -> None:
-    """Train the depths not yet stored, with a progress bar; a click elsewhere stops it."""
+    """Train the depths not yet stored, with a progress bar; a click elsewhere stops it.
+
+    Each depth is one engine job (a job worker per core here, a Ray task on a cluster), so
+    depths train side by side and the page stays free to draw."""
     bar = st.progress(0.0)
-    every = max(1, sweep.train.steps // 20)
     depths = sweep.depths
+    share: dict[int, float] = {}
 
     def progress(gi: int, n: int, step: int, total: int) -> None:
-        if step % every and step != total:
-            return
-        bar.progress(min((gi + step / total) / n, 1.0), text=_(
+        share[gi] = step / total
+        bar.progress(min(sum(share.values()) / n, 1.0), text=_(
             "depth {d} ({i} of {n}): step {s} of {t}").format(d=depths[gi], i=gi + 1, n=n, s=step,
                                                               t=total))
 
-    deg.sweep(sweep, str(layout.device(batched=True)), progress=progress)
+    deg.sweep(sweep, str(layout.device(batched=True)), progress=progress, engine=True)
     bar.empty()
     st.session_state[RUNNING] = None
 

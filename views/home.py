@@ -35,7 +35,8 @@ def _story_run() -> dict:
 
 
 def _orderings_result(progress=None) -> dict:
-    return orderings.run(orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, progress=progress)
+    return orderings.run(orderings.DEFAULT_NET, orderings.DEFAULT_TRAIN, progress=progress,
+                         engine=True)
 
 
 def step_box(step: story.Step) -> st.delta_generator.DeltaGenerator:

@@ -12,6 +12,7 @@ import math
 import streamlit as st
 
 from resviz.data import TOY_SETS, load
+from resviz.engine import jobs
 from resviz.experiments import landscape as exp
 from resviz.figures import landscape as figs
 from resviz.i18n import _
@@ -91,8 +92,9 @@ def pair_result(spec: NetworkSpec, tspec: TrainSpec) -> tuple[dict, dict] | None
                          type="primary"):
             return None
         bar, update = progress_bar()
-        result = exp.pair_landscapes(spec, tspec, lspec, device=layout.device(batched=True),
-                                     train_device=layout.device(), progress=update)
+        result = jobs.run(exp.pair_landscapes, spec, tspec, lspec,
+                          device=layout.device(batched=True), train_device=layout.device(),
+                          progress=update)
         bar.empty()
     return result["landscapes"], result["final"]
 
@@ -224,8 +226,9 @@ def hessian_maps(spec: NetworkSpec | None, tspec: TrainSpec | None) -> dict | No
         return None
     bar, update = progress_bar()
     if spec is not None and tspec is not None:
-        maps = exp.pair_hessian(spec, tspec, lspec, hspec, device=layout.device(batched=True),
-                                train_device=layout.device(), progress=update)["maps"]
+        maps = jobs.run(exp.pair_hessian, spec, tspec, lspec, hspec,
+                        device=layout.device(batched=True), train_device=layout.device(),
+                        progress=update)["maps"]
     else:
         run = session.playground()
         if run is None:

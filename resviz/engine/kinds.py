@@ -42,9 +42,9 @@ class RunKind:
 
 
 def _choose_stacked(config: RunConfig, specs: dict[str, Any]) -> bool:
-    from resviz.batched import batchable
+    from resviz.batched import batchable, stacks
 
-    possible = (config.train.stochastic_depth is None and not config.block_attrs
+    possible = (stacks(config.train) and not config.block_attrs
                 and batchable(list(specs.values())))
     if config.stacked is None:
         return possible and STACK_WHEN_POSSIBLE and len(specs) > 1

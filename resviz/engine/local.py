@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from resviz.engine import jobs
 from resviz.engine.config import N_, RunConfig, Snapshot, carry_boundary
 from resviz.engine.handle import RunHandle
 
@@ -122,9 +123,11 @@ def worker_main(conn: Connection) -> None:
         elif op == "ping":
             _send(conn, ("reply", msg[1], {"pid": os.getpid(), "runs": len(runs)}))
         elif op == "job":
-            _, req, fn, args, kw = msg
+            _, req, fn, args, kw, with_progress, env = msg
+            progress = jobs.Throttled(lambda v: _send(conn, ("progress", req, v))) \
+                if with_progress else None
             try:
-                _send(conn, ("reply", req, ("ok", fn(*args, **kw))))
+                _send(conn, ("reply", req, ("ok", jobs.call(fn, args, kw, env, progress))))
             except Exception as e:  # the caller's future raises it
                 _send(conn, ("reply", req, ("err", e)))
 
@@ -183,6 +186,7 @@ class LocalExecutor:
         self._runs: dict[str, _Run] = {}
         self._gone: OrderedDict[str, str] = OrderedDict()  # forgotten runs' reasons, bounded
         self._replies: dict[str, tuple[_Worker, Future]] = {}
+        self._progress: dict[str, list] = {}  # job request -> [newest progress values]
         self._job_workers: list[_Worker] = []
         self._job_threads: ThreadPoolExecutor | None = None
         self._job_local = threading.local()
@@ -240,7 +244,12 @@ class LocalExecutor:
                     run = self._runs.get(msg[1])
                     if run is not None:
                         run.lost = msg[2]
+            elif op == "progress":
+                box = self._progress.get(msg[1])
+                if box is not None:
+                    box[0] = msg[2]
             elif op == "reply":
+                self._progress.pop(msg[1], None)
                 pending = self._replies.pop(msg[1], None)
                 if pending is not None:
                     pending[1].set_result(msg[2])
@@ -428,23 +437,35 @@ class LocalExecutor:
         (at most `bound` job workers, apart from the live runs' workers); returns a
         concurrent.futures.Future (.result(timeout), .done()). `fn` must be importable
         (a module-level function)."""
+        return self.submit_job(fn, args, kw).future
+
+    def submit_job(self, fn: Any, args: tuple, kw: dict, with_progress: bool = False) -> jobs.Job:
+        """`submit`, plus the job's newest progress values (resviz.engine.jobs)."""
         with self._lock:
             if self._job_threads is None:
                 self._job_threads = ThreadPoolExecutor(self.bound, thread_name_prefix="resviz-job")
             threads = self._job_threads
-        return threads.submit(self._run_job, fn, args, kw)
+        req = uuid.uuid4().hex
+        box: list = [None]
+        if with_progress:
+            self._progress[req] = box
+        future = threads.submit(self._run_job, req, fn, args, kw, with_progress, jobs.store_env())
+        return jobs.Job(future, lambda: box[0])
 
-    def _run_job(self, fn: Any, args: tuple, kw: dict) -> Any:
+    def _run_job(self, req: str, fn: Any, args: tuple, kw: dict, with_progress: bool,
+                 env: dict) -> Any:
         w = getattr(self._job_local, "worker", None)
         if w is None or not w.alive:
             with self._lock:
                 w = self._job_local.worker = self._spawn(jobs=True)
-        req = uuid.uuid4().hex
         fut: Future = Future()
         self._replies[req] = (w, fut)
-        if not self._post(w, ("job", req, fn, args, kw)):
-            raise RuntimeError(LOST_WORKER)
-        answer = fut.result()
+        try:
+            if not self._post(w, ("job", req, fn, args, kw, with_progress, env)):
+                raise RuntimeError(LOST_WORKER)
+            answer = fut.result()
+        finally:
+            self._progress.pop(req, None)
         if answer is None:
             raise RuntimeError(LOST_WORKER)
         status, value = answer

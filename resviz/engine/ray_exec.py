@@ -26,6 +26,7 @@ from typing import Any
 
 import ray
 
+from resviz.engine import jobs
 from resviz.engine.config import RunConfig, Snapshot, carry_boundary
 from resviz.engine.handle import RunHandle
 from resviz.engine.local import DEFAULT_TTL, GONE_KEPT, LOST_CLOSED, LOST_IDLE, LOST_WORKER, SLICE
@@ -87,6 +88,29 @@ class RunActor:
 
     def stop(self) -> None:
         self.alive = False
+
+
+@ray.remote(num_cpus=0)
+class ProgressSink:
+    """Holds a Ray job's newest progress values, for the caller to read."""
+
+    def __init__(self) -> None:
+        self.values: tuple | None = None
+
+    def put(self, values: tuple) -> None:
+        self.values = values
+
+    def get(self) -> tuple | None:
+        return self.values
+
+
+@ray.remote(num_cpus=1)
+def _ray_job(fn: Any, args: tuple, kw: dict, env: dict, sink: Any) -> Any:
+    import torch
+
+    torch.set_num_threads(1)
+    progress = None if sink is None else jobs.Throttled(lambda v: sink.put.remote(v))
+    return jobs.call(fn, args, kw, env, progress)
 
 
 @dataclass
@@ -212,8 +236,30 @@ class RayExecutor:
     # ---- jobs -----------------------------------------------------------------------------
     def submit(self, fn: Any, *args: Any, **kw: Any) -> Any:
         """A Ray task; returns a concurrent.futures.Future (.result(timeout), .done())."""
-        task = ray.remote(num_cpus=1)(fn)
-        return task.remote(*args, **kw).future()
+        return self.submit_job(fn, args, kw).future
+
+    def submit_job(self, fn: Any, args: tuple, kw: dict, with_progress: bool = False) -> jobs.Job:
+        """A Ray task on any node, plus its newest progress values: the task reports them to a
+        small ProgressSink actor, which `latest()` asks without ever waiting on the network."""
+        sink = ProgressSink.remote() if with_progress else None
+        ref = _ray_job.remote(fn, args, kw, jobs.store_env(), sink)
+        if sink is None:
+            return jobs.Job(ref.future(), lambda: None)
+        state: dict[str, Any] = {"values": None, "pending": None}
+
+        def latest() -> tuple | None:
+            pending = state["pending"]
+            if pending is not None and ray.wait([pending], timeout=0)[0]:
+                try:
+                    state["values"] = ray.get(pending)
+                except ray.exceptions.RayError:  # the sink went with its node: keep the last
+                    pass
+                state["pending"] = pending = None
+            if pending is None:
+                state["pending"] = sink.get.remote()
+            return state["values"]
+
+        return jobs.Job(ref.future(), latest)
 
     def stats(self) -> dict[str, Any]:
         res = ray.cluster_resources()

@@ -103,7 +103,7 @@ Progress = Callable[[int, int, int, int], None]  # (group index, groups, step, s
 
 
 def run_group(sw: SweepSpec, depth: int, device: str = "cpu", batched: bool = True,
-              on_step: Callable[[int], None] | None = None) -> dict:
+              progress: Callable[[int], None] | None = None) -> dict:
     """Train one depth's plain and residual nets; rows plus every seed's curves."""
     t = sw.train
     data = load(t.dataset, t.n_samples, t.noise, t.data_seed)
@@ -111,8 +111,8 @@ def run_group(sw: SweepSpec, depth: int, device: str = "cpu", batched: bool = Tr
     trainer = make_trainer(specs, data, t, device, batched=batched)
     t0 = time.perf_counter()
     for i, _rec in enumerate(trainer.run()):
-        if on_step is not None:
-            on_step(i + 1)
+        if progress is not None:
+            progress(i + 1)
     rows = []
     for name, spec in specs.items():
         rows.append({"family": spec.family, "depth": depth, "seed": spec.seed,
@@ -153,21 +153,48 @@ def group(sw: SweepSpec, depth: int, device: str = "cpu",
 
 
 def sweep(sw: SweepSpec, device: str = "cpu", batched: bool = True,
-          progress: Progress | None = None, cache: bool = True) -> dict:
-    """All depths in order; finished depths come from (and go to) the store."""
+          progress: Progress | None = None, cache: bool = True, engine: bool = False) -> dict:
+    """All depths; finished depths come from (and go to) the store.
+
+    In order here, or with `engine=True` as one engine job per depth (resviz.engine.jobs):
+    in job worker processes on every core, or as Ray tasks over a cluster's nodes. Each depth
+    is stored as soon as it is done, so a stopped sweep keeps its finished depths.
+    """
+    n, steps = len(sw.depths), sw.train.steps
     groups, t0 = {}, time.perf_counter()
+    todo = []
     for gi, depth in enumerate(sw.depths):
         hit = cached_group(sw, depth) if cache else None
         if hit is None:
-            def step(i: int, gi: int = gi) -> None:
-                if progress is not None:
-                    progress(gi, len(sw.depths), i, sw.train.steps)
-            hit = run_group(sw, depth, device, batched, step)
-            if cache:
-                store.put(hit, "degradation-group", sw, depth)
+            todo.append(gi)
+            continue
         groups[depth] = hit
         if progress is not None:
-            progress(gi, len(sw.depths), sw.train.steps, sw.train.steps)
+            progress(gi, n, steps, steps)
+
+    def done(gi: int, hit: dict) -> None:
+        groups[sw.depths[gi]] = hit
+        if cache:
+            store.put(hit, "degradation-group", sw, sw.depths[gi])
+        if progress is not None:
+            progress(gi, n, steps, steps)
+
+    if engine and todo:
+        from resviz.engine import jobs
+
+        def relay(j: int, values: tuple) -> None:
+            if progress is not None:
+                progress(todo[j], n, values[0], steps)
+
+        calls = [((sw, sw.depths[gi], device, batched), {}) for gi in todo]
+        for j, hit in jobs.fan_out(run_group, calls, relay):
+            done(todo[j], hit)
+    else:
+        for gi in todo:
+            def step(i: int, gi: int = gi) -> None:
+                if progress is not None:
+                    progress(gi, n, i, steps)
+            done(gi, run_group(sw, sw.depths[gi], device, batched, step))
     return assemble(sw, groups, time.perf_counter() - t0)
 
 

@@ -131,16 +131,29 @@ def summarise(per_ordering: dict[str, dict[str, list]], seeds: Sequence[int],
 
 
 def run(net: NetworkSpec, tspec: TrainSpec, seeds: Sequence[int] | None = None,
-        progress: Callable[[float], None] | None = None, device: str = "cpu") -> dict:
-    """The comparison, from the disk store when this exact setting was run before."""
+        progress: Callable[[float], None] | None = None, device: str = "cpu",
+        engine: bool = False) -> dict:
+    """The comparison, from the disk store when this exact setting was run before.
+
+    `engine=True` trains the orderings as engine jobs side by side (resviz.engine.jobs: every
+    core here, a Ray cluster's nodes with RAY_ADDRESS); the numbers are the same."""
     seeds = tuple(DEFAULT_SEEDS if seeds is None else seeds)
 
     def compute() -> dict:
         out = {}
-        for i, o in enumerate(ORDERINGS):
-            out[o] = train_ordering(net.replace(ordering=o), tspec, seeds, device)
+        names = list(ORDERINGS)
+        calls = [((net.replace(ordering=o), tspec, seeds, device), {}) for o in names]
+        if engine:
+            from resviz.engine import jobs
+
+            finished = jobs.fan_out(train_ordering, calls)
+        else:
+            finished = ((i, train_ordering(*args)) for i, (args, _kw) in enumerate(calls))
+        for n, (i, result) in enumerate(finished):
+            out[names[i]] = result
             if progress:
-                progress((i + 1) / len(ORDERINGS))
+                progress((n + 1) / len(names))
+        out = {o: out[o] for o in names}
         n_test = len(load(tspec.dataset, tspec.n_samples, tspec.noise, tspec.data_seed).y_test)
         return summarise(out, seeds, n_test)
 

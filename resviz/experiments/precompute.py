@@ -13,6 +13,7 @@ fails is reported and the others still run; the command then exits with status 1
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import sys
@@ -130,13 +131,14 @@ JOBS: dict[str, Callable[[Params], object]] = {
 def _home_jobs() -> list[tuple[str, Callable[[], object]]]:
     from resviz import story
 
-    return [("home/story", story.story_run), ("home/identity", lambda: identity({})),
+    return [("home/story", story.story_run), ("home/identity", functools.partial(identity, {})),
             ("home/resnet_family", story.resnet_family),
-            ("home/orderings", lambda: orderings({}))]
+            ("home/orderings", functools.partial(orderings, {}))]
 
 
 def jobs(only: list[str] | None = None, home: bool = True) -> list[tuple[str, Callable[[], object] | str]]:
-    """(label, callable or the reason to skip) for every preset job, in order."""
+    """(label, callable or the reason to skip) for every preset job, in order. The callables
+    are picklable (module-level functions and partials), so they can run as engine jobs."""
     out: list[tuple[str, Callable[[], object] | str]] = list(_home_jobs()) if home else []
     for preset in PRESETS:
         if only and preset.key not in only:
@@ -149,7 +151,7 @@ def jobs(only: list[str] | None = None, home: bool = True) -> list[tuple[str, Ca
             elif importlib.util.find_spec(f"resviz.experiments.{name}") is None:
                 out.append((label, f"resviz/experiments/{name}.py does not exist (not built yet?)"))
             else:
-                out.append((label, lambda job=job, q=preset.query: job(q)))
+                out.append((label, functools.partial(job, preset.query)))
     return out
 
 
@@ -158,6 +160,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only this preset key (repeatable): " + ", ".join(x.key for x in PRESETS))
     p.add_argument("--no-home", action="store_true", help="skip the home page's story figures")
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
+    p.add_argument("--serial", action="store_true",
+                   help="run the jobs one after another in this process (default: as engine jobs "
+                        "side by side, on every core here or over a Ray cluster with RAY_ADDRESS)")
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -167,28 +172,52 @@ def main(args: argparse.Namespace) -> dict:
     if where["store"] is None and not args.dry_run:
         raise ValueError("the results store is off ($RESVIZ_NO_STORE, or it cannot be opened): "
                          "precomputed results would not be kept")
+    everything = jobs(args.only, home=not args.no_home)
+    runnable = [i for i, (_label, job) in enumerate(everything)
+                if not isinstance(job, str) and not args.dry_run]
+    if getattr(args, "serial", False) or len(runnable) < 2:
+        outcomes = ((j, invoke(everything[i][1])) for j, i in enumerate(runnable))
+    else:
+        from resviz.engine import jobs as engine_jobs
+
+        outcomes = engine_jobs.fan_out(invoke, [((everything[i][1],), {}) for i in runnable],
+                                       return_errors=True)
+    for i in runnable:
+        print(f"run  {everything[i][0]} ...", file=sys.stderr, flush=True)
+    results = {runnable[j]: outcome for j, outcome in outcomes}
     done, skipped, failed = [], [], []
-    for label, job in jobs(args.only, home=not args.no_home):
-        if isinstance(job, str) or args.dry_run:
-            (skipped if isinstance(job, str) else done).append(
-                {"job": label, **({"reason": job} if isinstance(job, str) else {"seconds": 0.0})})
-            continue
-        print(f"run  {label} ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        try:
-            value = job()
-        except Exception as e:  # one broken experiment must not stop the rest of the class prep
-            failed.append({"job": label, "reason": f"{type(e).__name__}: {e}"})
-            continue
-        if isinstance(value, str):  # the job says why there is nothing to store
-            skipped.append({"job": label, "reason": value})
-            continue
-        done.append({"job": label, "seconds": round(time.perf_counter() - t0, 2)})
+    for i, (label, job) in enumerate(everything):  # reported in the presets' order
+        if isinstance(job, str):
+            outcome: object = ("skipped", job)
+        elif args.dry_run:
+            outcome = ("done", 0.0)
+        else:
+            outcome = results[i]
+        if isinstance(outcome, BaseException):  # could not be sent, or its worker died
+            outcome = ("failed", f"{type(outcome).__name__}: {outcome}")
+        status, detail = outcome  # type: ignore[misc]
+        if status == "done":
+            done.append({"job": label, "seconds": detail})
+        else:
+            (skipped if status == "skipped" else failed).append({"job": label, "reason": detail})
     for s in skipped:
         print(f"skip {s['job']}: {s['reason']}", file=sys.stderr)
     for s in failed:
         print(f"FAIL {s['job']}: {s['reason']}", file=sys.stderr)
     return {**where, "done": done, "skipped": skipped, "failed": failed}
+
+
+def invoke(job: Callable[[], object]) -> tuple[str, object]:
+    """Run one job: ("done", seconds), ("skipped", why) or ("failed", "Error: message").
+    Never raises, so one broken experiment does not stop the rest of the class prep."""
+    t0 = time.perf_counter()
+    try:
+        value = job()
+    except Exception as e:  # noqa: BLE001 - reported, and the command exits 1
+        return "failed", f"{type(e).__name__}: {e}"
+    if isinstance(value, str):  # the job says why there is nothing to store
+        return "skipped", value
+    return "done", round(time.perf_counter() - t0, 2)
 
 
 def exit_code(result: dict) -> int:
