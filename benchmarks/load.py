@@ -160,7 +160,9 @@ def summary(results: list[dict], args, wall: float, idle: int, peak: int, after:
             "finish_p50_s": pct(col("finish_s"), .5), "finish_p95_s": pct(col("finish_s"), .95),
             "wall_s": wall, "rss_idle_mib": idle / mib, "rss_peak_mib": peak / mib,
             "rss_after_mib": after / mib,
-            "steps_per_s_p50": statistics.median([args.steps / f for f in col("finish_s")] or [0])}
+            "steps_per_s_p50": statistics.median([args.steps / f for f in col("finish_s")] or [0]),
+            # every session's own rate, summed: the crowd's total (they train at the same time)
+            "total_steps_per_s": sum(args.steps / f for f in col("finish_s"))}
 
 
 def table(r: dict) -> str:
@@ -173,6 +175,8 @@ def table(r: dict) -> str:
              f"{'open -> first chart (s)':<26}{f(r['chart_p50_s']):>8}{f(r['chart_p95_s']):>8}",
              f"{'Start -> first update (s)':<26}{f(r['update_p50_s']):>8}{f(r['update_p95_s']):>8}",
              f"{'Start -> finished (s)':<26}{f(r['finish_p50_s']):>8}{f(r['finish_p95_s']):>8}",
+             f"pair-steps/s: one session p50 {r['steps_per_s_p50']:.1f}, all sessions together "
+             f"{r['total_steps_per_s']:.1f}",
              f"server RSS MiB: idle {r['rss_idle_mib']:.0f}, peak {r['rss_peak_mib']:.0f}, "
              f"after {r['rss_after_mib']:.0f}"]
     return "\n".join(lines + [f"error: {e}" for e in r["errors"]])

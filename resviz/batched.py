@@ -195,8 +195,9 @@ class BatchedTrainer(LockstepBase):
 
     def __init__(self, specs: Mapping[str, NetworkSpec], data: Dataset, spec: TrainSpec,
                  device: str | torch.device = "cpu") -> None:
-        if spec.stochastic_depth is not None:
-            raise NotBatchable("stochastic depth is not supported by the batched trainer")
+        if not stacks(spec):
+            raise NotBatchable("stochastic depth and gradient clipping are per model: the "
+                               "batched trainer supports neither")
         self._setup(data, spec, device)
         self._names = list(specs)
         self.net = StackedNet([specs[k] for k in self._names], self.device)
@@ -344,10 +345,16 @@ class BatchedTrainer(LockstepBase):
         self.net.set_skips(self._names.index(name), mask)
 
 
+def stacks(spec: TrainSpec) -> bool:
+    """Whether these training settings can run stacked (BatchedTrainer): stochastic depth and
+    gradient clipping act on each model apart."""
+    return spec.stochastic_depth is None and spec.clip_norm is None
+
+
 def make_trainer(specs: Mapping[str, NetworkSpec], data: Dataset, spec: TrainSpec,
                  device: str | torch.device = "cpu",
                  batched: bool = True) -> BatchedTrainer | Trainer:
     """A BatchedTrainer when the specs stack, else the sequential lockstep Trainer."""
-    if batched and spec.stochastic_depth is None and batchable(list(specs.values())):
+    if batched and stacks(spec) and batchable(list(specs.values())):
         return BatchedTrainer(specs, data, spec, device)
     return Trainer({k: build(s) for k, s in specs.items()}, data, spec, device)

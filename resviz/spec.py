@@ -182,6 +182,7 @@ class TrainSpec:
     seed: int = 0
     eval_every: int = 25
     stochastic_depth: float | None = None  # p_L of Huang et al. 2016; None = off
+    clip_norm: float | None = None  # largest gradient norm per model (Pascanu et al. 2013); None = off
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -197,6 +198,9 @@ class TrainSpec:
             raise SpecError(f"learning rate must be a positive finite number; got {self.lr}")
         if self.stochastic_depth is not None:
             _check_range("stochastic_depth", self.stochastic_depth, 0.0, 1.0)
+        if self.clip_norm is not None and not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
+            raise SpecError(f"gradient clipping norm must be a positive finite number or off; "
+                            f"got {self.clip_norm}")
 
     def replace(self, **changes: Any) -> TrainSpec:
         return dataclasses.replace(self, **changes)

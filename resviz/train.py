@@ -257,6 +257,8 @@ class Trainer(LockstepBase):
         if blew_up(value, st.first_loss) or not all(math.isfinite(g) for g in grads):
             st.diverged_at = step
         else:
+            if self.spec.clip_norm is not None:  # after the norms are recorded: they stay true
+                nn.utils.clip_grad_norm_(st.model.parameters(), self.spec.clip_norm)
             st.optimizer.step()
         rec = Record(name, step, value, grads, time.perf_counter() - t0,
                      diverged=st.diverged_at is not None)

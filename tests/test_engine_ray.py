@@ -58,6 +58,27 @@ def test_live_run_on_second_node_trains_and_reports(cluster):
     h.close()
 
 
+def test_a_sweep_depth_runs_as_a_ray_task_with_its_progress_relayed(cluster):
+    """A heavy job on the cluster: its progress reaches the caller through the sink actor, and
+    its numbers are the in-process ones."""
+    import time
+
+    from resviz.experiments import degradation as deg
+
+    _c, _second, ex = cluster
+    sw = deg.page_sweep(max_depth=2, seeds=1, steps=400, width=8)
+    job = ex.submit_job(deg.run_group, (sw, 2), {}, True)
+    seen = []
+    while not job.future.done():
+        values = job.latest()
+        if values is not None:
+            seen.append(values[0])
+        time.sleep(0.05)
+    result = job.future.result(60)
+    assert seen and min(seen) < sw.train.steps, seen  # progress arrived while it ran
+    assert result["rows"] == deg.run_group(sw, 2)["rows"]
+
+
 def test_removed_node_loses_its_run_without_raising(cluster):
     c, second, ex = cluster
     h = ex.open(CFG.__class__(**{**CFG.__dict__, "train": CFG.train.replace(steps=100_000)}),

@@ -80,3 +80,33 @@ def test_degradation_miniature_plain_fails_residual_fits() -> None:
     assert tr.final("res")["train_acc"] > 0.95
     assert tr.final("plain")["train_acc"] < 0.7
     assert math.isfinite(tr.final("plain")["train_loss"])
+
+
+@pytest.mark.parametrize("clip", [0.05, 1e6])
+def test_clipping_bounds_the_update_and_not_the_recorded_gradient(clip: float) -> None:
+    """One plain-SGD step (lr 1, no momentum) moves the weights by exactly the clipped gradient:
+    by `clip` when the gradient is longer, by the unclipped step when `clip` is above it. The
+    recorded per-block norms are the gradient's own, before clipping."""
+    import torch
+
+    from resviz.spec import SpecError
+
+    spec = NetworkSpec(depth=3, width=8)
+    ts = TrainSpec(steps=1, lr=1.0, optimizer="sgd", eval_every=1)
+
+    def one_step(tspec: TrainSpec) -> tuple[Trainer, float]:
+        model = build(spec)
+        before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        tr = Trainer({"m": model}, SPIRALS, tspec)
+        for _ in tr.run():
+            pass
+        after = torch.cat([p.detach().flatten() for p in model.parameters()])
+        return tr, float((after - before).norm())
+
+    clipped, moved = one_step(ts.replace(clip_norm=clip))
+    free, free_moved = one_step(ts)
+    assert clipped.history("m")[0].grad_norms == free.history("m")[0].grad_norms
+    assert free_moved > 0.05  # so the small clip binds
+    assert moved == pytest.approx(min(clip, free_moved), rel=1e-4)
+    with pytest.raises(SpecError, match="clipping"):
+        TrainSpec(clip_norm=0.0)

@@ -43,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=count(10, MAX_SAMPLES), default=d.n_samples)
     p.add_argument("--steps", type=STEPS, default=d.steps)
     p.add_argument("--lr", type=LR, default=d.lr)
+    p.add_argument("--clip-norm", type=real(0.0, 1e6, lo_open=True, allow=(0.0,)),
+                   default=d.clip_norm, help="largest gradient norm per net (0 = no clipping)")
     p.add_argument("--batch-size", type=BATCH_SIZE, default=d.batch_size)
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", type=DEVICE, default=None, help="cpu, cuda or auto (env RESVIZ_DEVICE)")
@@ -50,14 +52,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def train_spec(steps: int = DEFAULTS.steps, lr: float = DEFAULTS.lr,
                batch_size: int = DEFAULTS.batch_size, n_samples: int = DEFAULTS.n_samples,
-               seed: int = 0) -> TrainSpec:
+               seed: int = 0, clip_norm: float | None = DEFAULTS.clip_norm) -> TrainSpec:
+    """The task's training settings; `clip_norm` 0 or None trains unclipped."""
     return TrainSpec(dataset=TASK, n_samples=n_samples, steps=steps, lr=lr,
-                     batch_size=batch_size, seed=seed, data_seed=seed, eval_every=max(1, steps))
+                     batch_size=batch_size, seed=seed, data_seed=seed, eval_every=max(1, steps),
+                     clip_norm=clip_norm or None)
 
 
 def main(args: argparse.Namespace) -> dict:
     specs = trio(args.length, args.hidden, args.symbols, args.forget_bias, args.seed)
-    tspec = train_spec(args.steps, args.lr, args.batch_size, args.samples, args.seed)
+    tspec = train_spec(args.steps, args.lr, args.batch_size, args.samples, args.seed,
+                       args.clip_norm)
     trainer = make_trainer(specs, tspec, resolve_device(args.device))
     xte, yte = trainer.test_set
     x = xte[:PROBE_BATCH]
