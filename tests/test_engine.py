@@ -379,3 +379,30 @@ def test_boundary_is_each_models_class_probability_on_the_grid(stacked):
         model.train()
         assert s.boundary[name]["x"] == pytest.approx(ax.tolist())
         assert torch.tensor(s.boundary[name]["p"]) == pytest.approx(p, abs=1e-5)
+
+
+def test_the_first_steps_after_start_are_published_at_once():
+    """Start -> first update: a snapshot taken at step 0 makes the next step due at once, not
+    SNAP_EVERY later; after that the pace is SNAP_EVERY."""
+    core = RunCore(pair())
+    core.command("start")
+    core.snapshot(True)  # what the worker publishes after the command: step 0
+    t = time.perf_counter()
+    assert not core.due(t)  # nothing trained yet
+    core.work(0.0)  # one step
+    assert core.step_count == 1 and core.due(time.perf_counter() - 0.0)
+    core.snapshot()
+    assert not core.due(time.perf_counter())  # now the regular pace
+
+
+def test_running_counts_the_runs_that_train(ex):
+    h = ex.open(pair(steps=100_000))
+    wait(h, lambda s: s.state == "ready")
+    before = ex.running()
+    h.start()
+    wait(h, lambda s: s.state == "running" and s.step > 0)
+    assert ex.running() == before + 1
+    h.pause()
+    wait(h, lambda s: s.state == "paused")
+    assert ex.running() == before
+    h.close()

@@ -53,7 +53,8 @@ def test_start_trains_the_three_nets() -> None:
             break
         time.sleep(0.5)
     assert len(curves[0]["y"]) > 1
-    status = [m.value for m in at.markdown if "of 50" in m.value or "Finished" in m.value]
+    status = [m.value for m in [*at.markdown, *at.success]
+              if "of 50" in m.value or "Finished" in m.value]
     assert status and all("step 0 of" not in v for v in status)  # it moved (or already finished)
 
 

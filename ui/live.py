@@ -11,6 +11,7 @@ every section below it and the buttons show the final state.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from ui import keys
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
-PACE = 0.5  # seconds between redraws while running: each redraw costs the server CPU
+PACE = 0.5  # seconds between redraws while running, with a core per training run
+MAX_PACE = 3.0  # the slowest pace on a crowded server
 FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
 KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
@@ -285,4 +287,16 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
         draw(snap)
 
-    st.fragment(body, run_every=PACE if running else KEEPALIVE, key=key)()
+    st.fragment(body, run_every=pace() if running else KEEPALIVE, key=key)()
+
+
+def pace() -> float:
+    """Seconds between two redraws of a training run: PACE while this server trains at most
+    one run per core, slower in proportion beyond that (each redraw costs the server, and a
+    browser on the same machine, CPU that the training needs; measured in
+    benchmarks/load.py), at most MAX_PACE."""
+    try:
+        busy = executor().running()
+    except Exception:  # noqa: BLE001 - a pace is never worth an error on the page
+        busy = 1
+    return min(MAX_PACE, PACE * max(1.0, busy / (os.cpu_count() or 1)))

@@ -28,6 +28,10 @@ layout.header(_("The LSTM analogy: depth is time"), _(
     "vanishes — exactly like a deep plain net. An **LSTM** carries its cell state "
     "c_t = f_t·c_{t−1} + i_t·g_t, and a **residual RNN** h_t = h_{t−1} + f(x_t, h_{t−1}) "
     "carries h: the identity shortcut, across time instead of depth."))
+st.caption(_("What to look for: at the defaults (T = 100, 800 steps) the vanilla RNN stays at "
+             "chance on every seed while the LSTM and the residual RNN learn. Its gradient across "
+             "100 steps is tiny, not zero: given many more steps it can start to learn too, much "
+             "later."))
 
 with st.sidebar.expander(_("Task and nets"), expanded=True):
     length = params.slider("sq_T", _("Sequence length T"), 2, 100, seq.DEFAULTS.length)

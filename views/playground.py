@@ -8,6 +8,7 @@ click and its effect are in view together. Training runs in the engine (ui.live)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -26,7 +27,8 @@ WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
 ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
-DIAGRAM_EVERY = 3.0  # seconds between two refreshes of a training diagram's hover numbers
+SLOW_EVERY = 3.0  # seconds between two refreshes of the diagrams and gradient bars in training
+CHART_EVERY = 1.0  # ... of the boundaries and curves (the status line follows every redraw)
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 PAGE_CSS = """<style>
@@ -185,16 +187,25 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
                 name=name, acc="–" if acc is None else f"{acc:.1%}")
             st.container(key=f"pg_acc_{name}").markdown(text)
             if snap.boundary:
-                charts.show(figs.boundary_spec(snap.boundary[name], data, "",
-                                               height=ROW_HEIGHT - 30), f"pg_boundary_{name}")
+                switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
+                charts.show(_slow(run, snap, f"boundary_{name}", (id(data), *switched),
+                                  lambda n=name: figs.boundary_spec(
+                                      snap.boundary[n], data, "", height=ROW_HEIGHT - 30,
+                                      live=snap.running), CHART_EVERY),
+                            f"pg_boundary_{name}", restyle=False)
     if not snap.boundary:
         c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
-        charts.show(figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
-                    "pg_curves")
+        charts.show(_slow(run, snap, "curves", (tuple(labels.items()),),
+                          lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT,
+                                                   stacked=True), CHART_EVERY),
+                    "pg_curves", restyle=False)
     last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
     if all(last.values()):
-        charts.show(figs.grad_bars_spec(last, labels, snap.skips, height=250), "pg_grads")
+        skips = {k: tuple(v) for k, v in snap.skips.items()}
+        charts.show(_slow(run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
+                          lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250)),
+                    "pg_grads", restyle=False)
         st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
                      "the whole signal, not a small correction to an identity path, so its "
                      "weights often get larger gradients than a residual block's: large bars "
@@ -206,23 +217,32 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
             _pills(run, snap, name)
 
 
-def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.Figure:
-    """Model `name`'s diagram, styled; rebuilt only when its skips or deletions change, or
-    when the run is not training, or (while it trains) every DIAGRAM_EVERY seconds for its
-    hover numbers. An unchanged chart costs the server nothing and the browser no redraw."""
-    cache = run.extra.setdefault("diagrams", {})
-    what = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()), label,
-            layout.presenter_on())
-    kept = cache.get(name)
+def _slow(run: live.Live, snap: live.Snapshot, key: str, what: tuple,
+          build: Callable[[], dict], every: float = SLOW_EVERY) -> go.Figure:
+    """A styled chart that is rebuilt only when `what` changes, when the run is not training,
+    or (while it trains) every `every` seconds. An unchanged chart costs the server nothing and
+    the browser no redraw, while a changed one is mounted afresh by Streamlit (~0.1 s of a
+    browser's CPU each, measured): the status line follows every redraw, the boundaries and
+    curves every CHART_EVERY, the diagrams' hover numbers and the gradient bars SLOW_EVERY."""
+    cache = run.extra.setdefault("slow", {})
+    what = (*what, layout.presenter_on())
+    kept = cache.get(key)
     now = time.monotonic()
-    if kept and kept[0] == what and snap.running and now - kept[1] < DIAGRAM_EVERY:
+    if kept and kept[0] == what and snap.running and now - kept[1] < every:
         return kept[2]
-    stats = snap.block_stats.get(name, {})
-    fig = charts.styled(netfig.diagram_spec(snap.skips[name], label, color(name),
-                                            stats.get("grad"), stats.get("ratio"),
-                                            snap.active.get(name), height=ROW_HEIGHT))
-    cache[name] = (what, now, fig)
+    fig = charts.styled(build())
+    cache[key] = (what, now, fig)
     return fig
+
+
+def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.Figure:
+    """Model `name`'s diagram; redrawn at once when its skips or deletions change."""
+    stats = snap.block_stats.get(name, {})
+    return _slow(run, snap, f"net_{name}", (tuple(snap.skips[name]),
+                                            tuple(snap.active.get(name) or ()), label),
+                 lambda: netfig.diagram_spec(snap.skips[name], label, color(name),
+                                             stats.get("grad"), stats.get("ratio"),
+                                             snap.active.get(name), height=ROW_HEIGHT))
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:

@@ -110,6 +110,7 @@ class RunCore:
         self._boundary_new = False
         self._models_cache: tuple[int, dict] | None = None
         self.snap_at = -math.inf
+        self._snap_step = -1
         if self.built.data.is_2d and self.config.boundary and self.kind.boundary:
             from resviz.data import grid
 
@@ -254,8 +255,8 @@ class RunCore:
         while self.step_count < stop and not self.trainer.all_diverged():
             self._feed(self.trainer.step())
             done += 1
-            if time.perf_counter() - t0 >= budget:
-                break
+            if time.perf_counter() - t0 >= budget or self._snap_step == 0:
+                break  # out of time, or the first step after Start: show it at once
         self._mutation += done
         now = time.perf_counter()
         self._rate.append((now, self.step_count))
@@ -281,7 +282,10 @@ class RunCore:
 
     # ---- snapshots ------------------------------------------------------------------------
     def due(self, now: float) -> bool:
-        return self.state == "running" and now - self.snap_at >= SNAP_EVERY
+        """Time for a running run's next snapshot: every SNAP_EVERY seconds, and at once for
+        the first steps after a snapshot taken at step 0 (Start shows movement immediately)."""
+        return self.state == "running" and (now - self.snap_at >= SNAP_EVERY
+                                            or self._snap_step == 0 < self.step_count)
 
     def _metrics_now(self) -> dict[str, dict]:
         """Full-set metrics of the current weights; while running at most every
@@ -392,6 +396,7 @@ class RunCore:
         whenever the run is not running, so paused and finished pictures are exact).
         The boundary is included only when new since the last snapshot (None = unchanged)."""
         self.snap_at = time.perf_counter()
+        self._snap_step = self.step_count
         self._refresh_heavy(self.state != "running" if force is None else force)
         self.version += 1
         skips, active = self._switches()

@@ -412,6 +412,13 @@ class LocalExecutor:
         run = self._runs.get(handle.run_id)
         return None if run is None else run.worker.process.pid
 
+    def running(self) -> int:
+        """Runs of this process that are training now (by their newest snapshot): cheap, for
+        a page that paces its redraws by how busy this server is."""
+        with self._lock:
+            return sum(1 for r in self._runs.values()
+                       if r.lost is None and r.snapshot is not None and r.snapshot.state == "running")
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             alive = self._alive()

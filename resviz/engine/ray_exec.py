@@ -261,6 +261,12 @@ class RayExecutor:
 
         return jobs.Job(ref.future(), latest)
 
+    def running(self) -> int:
+        """Runs this process opened that are training now (by their newest snapshot)."""
+        with self._lock:
+            return sum(1 for r in self._runs.values()
+                       if r.lost is None and r.snapshot is not None and r.snapshot.state == "running")
+
     def stats(self) -> dict[str, Any]:
         res = ray.cluster_resources()
         return {"kind": "ray", "runs_open": len(self._runs), "bound": int(res.get("CPU", 0)),

@@ -6,10 +6,14 @@ worker computed), so a redraw costs the same at step 10 and at step 10,000.
 
 from __future__ import annotations
 
+import base64
 import math
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
@@ -106,8 +110,15 @@ def boundary(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset, 
 
 
 def boundary_spec(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Dataset,
-                  title: str, n: int = 60, height: int = 300) -> dict:
-    """`boundary` as a plain figure dict: what a live page redraws (no plotly validation)."""
+                  title: str, n: int = 60, height: int = 300, live: bool = False) -> dict:
+    """`boundary` as a plain figure dict (no plotly validation).
+
+    `live=True` is for a run that is training: the map and the test points are one small PNG
+    under the axes (a layout image), and the traces only carry the class legend. Streamlit
+    mounts a chart afresh whenever its data change, and plotting every test point again was
+    about a third of the browser's time per redraw (Chromium profile); a picture is cheap to
+    mount. It has no hover values; a paused or finished run is drawn with them.
+    """
     g = model_or_grid if isinstance(model_or_grid, Mapping) else boundary_grid(model_or_grid, data, n)
     k = data.n_classes
     if k == 2:
@@ -118,12 +129,88 @@ def boundary_spec(model_or_grid: torch.nn.Module | Mapping[str, Any], data: Data
         scale = [[i / (k - 1), CLASS_COLORS[i % len(CLASS_COLORS)]] for i in range(k)]
         hover = _("x %{x:.2f}, y %{y:.2f}: class %{z:.0f}") + "<extra></extra>"
         zmax = float(k - 1)
+    lo, hi = float(g["x"][0]), float(g["x"][-1])
+    lay = layout_of(_boundary_layout, lo, hi, title, height)
+    if live:
+        lay["images"] = [{"source": "data:image/png;base64," + base64.b64encode(
+                              png(boundary_picture(g, data, scale, zmax))).decode(),
+                          "xref": "x", "yref": "y", "x": lo, "y": hi, "sizex": hi - lo,
+                          "sizey": hi - lo, "sizing": "stretch", "layer": "below"}]
+        legend = [{**t, "x": [None], "y": [None], "hoverinfo": "skip"} for t in _test_points(data)]
+        return {"data": legend, "layout": lay}
     traces = [{"type": "heatmap", "x": list(g["x"]), "y": list(g["y"]), "z": g["p"],
                "colorscale": scale, "zmin": 0, "zmax": zmax, "showscale": False,
-               "opacity": 0.55, "hovertemplate": hover}]
-    traces += _test_points(data)
-    lay = layout_of(_boundary_layout, float(g["x"][0]), float(g["x"][-1]), title, height)
-    return {"data": traces, "layout": lay}
+               "opacity": MAP_OPACITY, "hovertemplate": hover}]
+    return {"data": traces + _test_points(data), "layout": lay}
+
+
+MAP_OPACITY = 0.55
+PICTURE_PX = 200  # side of the live boundary picture (drawn at about 160-210 px)
+
+
+def boundary_picture(g: Mapping[str, Any], data: Dataset, scale: list, zmax: float,
+                     side: int = PICTURE_PX) -> np.ndarray:
+    """The boundary as the chart draws it, as pixels [side, side, 3] (row 0 = top): the map
+    over [x0, xN] x [y0, yN] at MAP_OPACITY on white, smoothly interpolated, and the test
+    points as discs with a white rim."""
+    z = torch.as_tensor(np.asarray(g["p"], dtype=np.float32) / zmax)[None, None]  # [1,1,ny,nx]
+    z = torch.nn.functional.interpolate(z, size=(side, side), mode="bilinear",
+                                        align_corners=True)[0, 0].flip(0).numpy()  # top row first
+    stops = np.array([st[0] for st in scale])
+    rgb = np.array([[int(st[1][i:i + 2], 16) for i in (1, 3, 5)] for st in scale], dtype=float)
+    pix = np.stack([np.interp(z, stops, rgb[:, c]) for c in range(3)], -1)
+    pix = MAP_OPACITY * pix + (1 - MAP_OPACITY) * 255.0
+    mask, colour = _point_stamps(data, float(g["x"][0]), float(g["x"][-1]), side)
+    pix[mask] = colour[mask]
+    return pix.round().clip(0, 255).astype(np.uint8)
+
+
+_stamps: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _point_stamps(data: Dataset, lo: float, hi: float, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The test points drawn once per data set and grid: (where a point covers a pixel
+    [side, side], its colour there [side, side, 3]). Discs with a white rim, 5 px on a ~160 px
+    chart; later classes on top, as the chart's traces stack."""
+    x, y = data.x_test.numpy(), data.y_test.numpy()
+    key = (x.tobytes(), y.tobytes(), lo, hi, side)
+    if key in _stamps:
+        return _stamps[key]
+    mask = np.zeros((side, side), dtype=bool)
+    colour = np.zeros((side, side, 3))
+    col = (x[:, 0] - lo) / (hi - lo) * (side - 1)
+    row = (hi - x[:, 1]) / (hi - lo) * (side - 1)
+    r = side / 64
+    yy, xx = np.mgrid[0:side, 0:side]
+    for c in range(data.n_classes):
+        rgb = np.array([int(CLASS_COLORS[c % len(CLASS_COLORS)][i:i + 2], 16) for i in (1, 3, 5)])
+        for px, py in zip(col[y == c], row[y == c]):
+            a, b = max(int(py - r - 2), 0), min(int(py + r + 3), side)
+            e, f = max(int(px - r - 2), 0), min(int(px + r + 3), side)
+            if a >= b or e >= f:
+                continue
+            d = np.hypot(xx[a:b, e:f] - px, yy[a:b, e:f] - py)
+            rim, disc = d <= r + 1, d <= r
+            mask[a:b, e:f] |= rim
+            colour[a:b, e:f][rim] = 255.0
+            colour[a:b, e:f][disc] = rgb
+    if len(_stamps) > 16:
+        _stamps.clear()
+    _stamps[key] = (mask, colour)
+    return mask, colour
+
+
+def png(rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB image [height, width, 3] as PNG bytes (zlib only, no imaging library)."""
+    h, w, _c = rgb.shape
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + tag + body
+                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(rgb, np.uint8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
 def _test_points(data: Dataset) -> list[dict]:
