@@ -115,3 +115,34 @@ def test_presenter_mode_keeps_navigation_and_puts_charts_on_the_first_screen(pla
             assert outside == [], outside[:5]
     finally:
         browser.close()
+
+
+def test_a_chinese_page_stays_chinese_while_it_trains(playwright: Any) -> None:
+    """The live part redraws in timed fragment reruns, which do not run the app's top: every
+    label drawn there (status line, accuracy, charts) must still be in the page's language."""
+    from resviz import i18n
+
+    i18n.set_language("zh")
+    try:
+        step_zh = i18n._("step {step} of {max}").split("{")[0].strip()
+        acc_zh = i18n._("{name}: test accuracy **{acc}**").format(name="A", acc="").strip("* ")
+        loss_zh = i18n._("Training loss")
+    finally:
+        i18n.set_language("en")
+    assert step_zh and step_zh != "step" and loss_zh != "Training loss"
+    browser = bu.launch(playwright)
+    try:
+        with bu.streamlit_server() as (base, _proc):
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            bu.open_page(page, f"{base}/playground?lang=zh&pg_steps=3000", timeout=TIMEOUT)
+            bu.close_not_found(page)
+            bu.click_button(page, "pg_start")
+            page.wait_for_timeout(4000)  # several timed redraws, and a 3-s chart refresh
+            main = page.locator("[data-testid=stMain]").inner_text()
+            assert step_zh in main and "step " not in main, main[:400]
+            assert acc_zh in main and "test accuracy" not in main
+            curves = bu.fresh(page, "pg_curves").inner_text()
+            assert loss_zh in curves and "Training loss" not in curves
+            assert bu.exceptions(page) == []
+    finally:
+        browser.close()

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from resviz.engine import RunConfig, Snapshot, executor
-from resviz.i18n import _
+from resviz.i18n import _, language, set_language
 from ui import keys
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
@@ -272,8 +272,12 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
     or was lost), so the engine keeps it while the tab is open.
     """
     running = live.state in ("running", "starting")
+    lang = language()
 
     def body() -> None:
+        # A timed fragment rerun runs without app.py's top (and in a fresh thread): set the
+        # page's language again, or every label drawn here falls back to English.
+        set_language(lang)
         before = live.snap.version if live.snap is not None else None
         snap = live.newest()
         if not running and snap is not None and snap.version != before and snap.state != "ready":

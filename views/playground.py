@@ -17,7 +17,7 @@ from resviz.data import DATASETS, TOY_SETS
 from resviz.figures import network as netfig
 from resviz.figures import training as figs
 from resviz.figures.style import color
-from resviz.i18n import _
+from resviz.i18n import _, language
 from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from ui import charts, export, layout, live, params, session
 
@@ -225,7 +225,7 @@ def _slow(run: live.Live, snap: live.Snapshot, key: str, what: tuple,
     browser's CPU each, measured): the status line follows every redraw, the boundaries and
     curves every CHART_EVERY, the diagrams' hover numbers and the gradient bars SLOW_EVERY."""
     cache = run.extra.setdefault("slow", {})
-    what = (*what, layout.presenter_on())
+    what = (*what, layout.presenter_on(), language())
     kept = cache.get(key)
     now = time.monotonic()
     if kept and kept[0] == what and snap.running and now - kept[1] < every:
