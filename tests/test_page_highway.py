@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from apptest_utils import figure, no_exception
@@ -35,9 +36,13 @@ def test_gate_bias_slider_sets_the_biases_and_the_initial_gates() -> None:
 def test_start_trains_all_three_live() -> None:
     at = open_page(PAGE, SMALL)
     at.button(key="hw_start").click().run()
-    at.run()
-    no_exception(at)
-    curves = figure(at, "hw_curves")["data"]
+    for _ in range(60):  # the worker trains on its own: poll as the page's fragment does
+        at.run()
+        no_exception(at)
+        curves = figure(at, "hw_curves")["data"]
+        if len(curves[0]["y"]) > 1:
+            break
+        time.sleep(0.2)
     assert len(curves[0]["y"]) > 1
     assert {c["name"] for c in curves if c.get("showlegend") is not False} == {
         "plain", "residual", "highway"}
