@@ -18,3 +18,18 @@ def open_live_page(page: str, query: dict[str, str] | None = None, timeout: floa
         time.sleep(0.5)
         at.run()
     return at
+
+
+def until_trained(at: AppTest, chart: str, points: int = 2, timeout: float = 30) -> list[dict]:
+    """After Start: rerun as the page's fragment does until the `chart`'s first curve has at
+    least `points` points (the worker trains on its own clock); its traces."""
+    from apptest_utils import figure, no_exception
+
+    end = time.monotonic() + timeout
+    while True:
+        at.run()
+        no_exception(at)
+        curves = figure(at, chart)["data"]
+        if len(curves[0]["y"]) >= points or time.monotonic() > end:
+            return curves
+        time.sleep(0.2)

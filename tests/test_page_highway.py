@@ -8,6 +8,7 @@ import time
 import numpy as np
 from apptest_utils import figure, no_exception
 from live_apptest import open_live_page as open_page
+from live_apptest import until_trained
 
 PAGE = "views/highway.py"
 SMALL = {"hw_depth": "6", "hw_width": "8", "hw_steps": "50"}
@@ -36,13 +37,7 @@ def test_gate_bias_slider_sets_the_biases_and_the_initial_gates() -> None:
 def test_start_trains_all_three_live() -> None:
     at = open_page(PAGE, SMALL)
     at.button(key="hw_start").click().run()
-    for _ in range(60):  # the worker trains on its own: poll as the page's fragment does
-        at.run()
-        no_exception(at)
-        curves = figure(at, "hw_curves")["data"]
-        if len(curves[0]["y"]) > 1:
-            break
-        time.sleep(0.2)
+    curves = until_trained(at, "hw_curves")
     assert len(curves[0]["y"]) > 1
     assert {c["name"] for c in curves if c.get("showlegend") is not False} == {
         "plain", "residual", "highway"}
@@ -71,7 +66,6 @@ def _metric(at, label: str) -> str:
 
 def test_lower_sections_show_the_final_state_when_the_run_ends() -> None:
     """Lesion, openness and gate maps measure the finished net, and agree with the metric."""
-    import time
 
     at = open_page(PAGE, SMALL)
     at.button(key="hw_start").click().run()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 from apptest_utils import figure, no_exception
 from live_apptest import open_live_page as open_page
+from live_apptest import until_trained
 
 from resviz.sequence import DEFAULTS
 
@@ -45,13 +45,7 @@ def test_forget_bias_slider_moves_the_forget_gates() -> None:
 def test_start_trains_the_three_nets() -> None:
     at = open_page(PAGE, SMALL)
     at.button(key="sq_start").click().run()
-    for _ in range(60):  # the worker trains on its own: poll as the page's fragment does
-        at.run()
-        no_exception(at)
-        curves = figure(at, "sq_curves")["data"]
-        if len(curves[0]["y"]) > 1:
-            break
-        time.sleep(0.5)
+    curves = until_trained(at, "sq_curves")
     assert len(curves[0]["y"]) > 1
     status = [m.value for m in [*at.markdown, *at.success]
               if "of 50" in m.value or "Finished" in m.value]

@@ -90,7 +90,7 @@ def test_one_colour_per_family_and_variants_share_the_hue() -> None:
     assert not {style.color("", i) for i in range(7)} & {style.color(f) for f in style.FAMILIES}
     shades = [style.variant("residual", i) for i in range(5)]
     assert len({v.dash for v in shades}) == 5 and shades[0].color == style.color("residual")
-    r, g, b = style._rgb(shades[1].color)
+    r, g, b = style.rgb(shades[1].color)
     assert b > r and b > g  # still blue
     scale = style.colorscale("plain")
     assert scale[0][0] == 0 and scale[-1][0] == 1 and scale[2][1] == style.color("plain")

@@ -101,6 +101,13 @@ def lost_snapshot(names: list[str], message: str, last: Snapshot | None = None) 
     return Snapshot(**d)
 
 
+def training(runs: Any) -> int:
+    """How many of an executor's run records (with `.lost` and `.snapshot`) are training now,
+    by their newest snapshot: what a page paces its redraws by."""
+    return sum(1 for r in runs
+               if r.lost is None and r.snapshot is not None and r.snapshot.state == "running")
+
+
 def carry_boundary(previous: Snapshot | None, new: Snapshot) -> Snapshot:
     """Snapshots carry a boundary only when it changed; give `new` the last one it lacks.
     Every holder of "the newest snapshot" (the executor's store, the actor, the handle) does

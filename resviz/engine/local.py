@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from resviz.engine import jobs
-from resviz.engine.config import N_, RunConfig, Snapshot, carry_boundary
+from resviz.engine.config import N_, RunConfig, Snapshot, carry_boundary, training
 from resviz.engine.handle import RunHandle
 
 SLICE = 0.05          # seconds one running run trains before the worker turns to the next
@@ -416,8 +416,7 @@ class LocalExecutor:
         """Runs of this process that are training now (by their newest snapshot): cheap, for
         a page that paces its redraws by how busy this server is."""
         with self._lock:
-            return sum(1 for r in self._runs.values()
-                       if r.lost is None and r.snapshot is not None and r.snapshot.state == "running")
+            return training(self._runs.values())
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

@@ -27,7 +27,7 @@ from typing import Any
 import ray
 
 from resviz.engine import jobs
-from resviz.engine.config import RunConfig, Snapshot, carry_boundary
+from resviz.engine.config import RunConfig, Snapshot, carry_boundary, training
 from resviz.engine.handle import RunHandle
 from resviz.engine.local import DEFAULT_TTL, GONE_KEPT, LOST_CLOSED, LOST_IDLE, LOST_WORKER, SLICE
 
@@ -264,8 +264,7 @@ class RayExecutor:
     def running(self) -> int:
         """Runs this process opened that are training now (by their newest snapshot)."""
         with self._lock:
-            return sum(1 for r in self._runs.values()
-                       if r.lost is None and r.snapshot is not None and r.snapshot.state == "running")
+            return training(self._runs.values())
 
     def stats(self) -> dict[str, Any]:
         res = ray.cluster_resources()

@@ -80,14 +80,15 @@ def series_label(key: str) -> str:
     return _(fam)
 
 
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    """'#1f77b4' -> (31, 119, 180)."""
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
 def mix(hex_colour: str, other: str, t: float) -> str:
     """`hex_colour` moved a fraction t of the way to `other` (t = 0: unchanged)."""
-    a, b = _rgb(hex_colour), _rgb(other)
+    a, b = rgb(hex_colour), rgb(other)
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 

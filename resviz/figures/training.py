@@ -19,7 +19,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from resviz.data import Dataset, grid
-from resviz.figures.style import base_layout, color, layout_of
+from resviz.figures.style import base_layout, color, layout_of, rgb
 from resviz.i18n import _
 from resviz.train import Record
 
@@ -157,8 +157,8 @@ def boundary_picture(g: Mapping[str, Any], data: Dataset, scale: list, zmax: flo
     z = torch.nn.functional.interpolate(z, size=(side, side), mode="bilinear",
                                         align_corners=True)[0, 0].flip(0).numpy()  # top row first
     stops = np.array([st[0] for st in scale])
-    rgb = np.array([[int(st[1][i:i + 2], 16) for i in (1, 3, 5)] for st in scale], dtype=float)
-    pix = np.stack([np.interp(z, stops, rgb[:, c]) for c in range(3)], -1)
+    colours = np.array([rgb(st[1]) for st in scale], dtype=float)
+    pix = np.stack([np.interp(z, stops, colours[:, c]) for c in range(3)], -1)
     pix = MAP_OPACITY * pix + (1 - MAP_OPACITY) * 255.0
     mask, colour = _point_stamps(data, float(g["x"][0]), float(g["x"][-1]), side)
     pix[mask] = colour[mask]
@@ -183,7 +183,7 @@ def _point_stamps(data: Dataset, lo: float, hi: float, side: int) -> tuple[np.nd
     r = side / 64
     yy, xx = np.mgrid[0:side, 0:side]
     for c in range(data.n_classes):
-        rgb = np.array([int(CLASS_COLORS[c % len(CLASS_COLORS)][i:i + 2], 16) for i in (1, 3, 5)])
+        fill = np.array(rgb(CLASS_COLORS[c % len(CLASS_COLORS)]))
         for px, py in zip(col[y == c], row[y == c]):
             a, b = max(int(py - r - 2), 0), min(int(py + r + 3), side)
             e, f = max(int(px - r - 2), 0), min(int(px + r + 3), side)
@@ -193,22 +193,22 @@ def _point_stamps(data: Dataset, lo: float, hi: float, side: int) -> tuple[np.nd
             rim, disc = d <= r + 1, d <= r
             mask[a:b, e:f] |= rim
             colour[a:b, e:f][rim] = 255.0
-            colour[a:b, e:f][disc] = rgb
+            colour[a:b, e:f][disc] = fill
     if len(_stamps) > 16:
         _stamps.clear()
     _stamps[key] = (mask, colour)
     return mask, colour
 
 
-def png(rgb: np.ndarray) -> bytes:
+def png(pixels: np.ndarray) -> bytes:
     """An 8-bit RGB image [height, width, 3] as PNG bytes (zlib only, no imaging library)."""
-    h, w, _c = rgb.shape
+    h, w, _c = pixels.shape
 
     def chunk(tag: bytes, body: bytes) -> bytes:
         return (struct.pack(">I", len(body)) + tag + body
                 + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
 
-    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(rgb, np.uint8))
+    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(pixels, np.uint8))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
