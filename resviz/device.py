@@ -11,6 +11,7 @@ app falls back to the CPU rather than break every page).
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import warnings
@@ -94,3 +95,22 @@ def limit_threads(n: int | None = None) -> int:
         n = 1
     torch.set_num_threads(n)
     return n
+
+
+_frozen = False
+
+
+def freeze_heap() -> bool:
+    """Once per process: collect, then move every object alive now (torch's, plotly's and
+    the app's import-time objects, which live as long as the process) out of the garbage
+    collector's reach. Without this each full collection rescans them all: 0.2-0.25 s,
+    measured in the server between a click on Start and its rerun, and in an engine worker
+    inside a run's first step. Afterwards a collection scans only what runs allocate.
+    Returns whether this call froze the heap."""
+    global _frozen
+    if _frozen:
+        return False
+    _frozen = True
+    gc.collect()
+    gc.freeze()
+    return True

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +23,7 @@ from resviz.models import build
 from resviz.spec import NetworkSpec, TrainSpec
 from resviz.train import Trainer
 
+ROOT = Path(__file__).resolve().parents[1]
 BASE = NetworkSpec(depth=3, width=8)
 TSPEC = TrainSpec(n_samples=200, steps=40, batch_size=32, eval_every=5)
 
@@ -393,6 +397,41 @@ def test_the_first_steps_after_start_are_published_at_once():
     assert core.step_count == 1 and core.due(time.perf_counter() - 0.0)
     core.snapshot()
     assert not core.due(time.perf_counter())  # now the regular pace
+
+
+def test_the_first_snapshot_after_start_is_light_and_the_next_is_whole(monkeypatch):
+    """The snapshot that shows the first step skips the boundary and the full-set metrics
+    (0.1-0.4 s on a busy machine); the next one brings both, for the weights of its step."""
+    import resviz.engine.core as core_mod
+
+    for name in ("HEAVY_EVERY", "METRICS_EVERY"):  # heavy parts and metrics due at every snapshot
+        monkeypatch.setattr(core_mod, name, 0.0)
+    for name in ("HEAVY_SHARE", "METRICS_SHARE"):
+        monkeypatch.setattr(core_mod, name, 1e9)
+    core = RunCore(pair())
+    ready = core.snapshot()
+    assert ready.boundary is not None and ready.step == 0
+    core.command("start")
+    core.snapshot()  # step 0, running: what the worker publishes after the command
+    core.work(0.0)
+    first = core.snapshot()
+    assert first.step == 1
+    assert first.boundary is None, "the first step's snapshot computed a boundary"
+    assert first.metrics == ready.metrics, "the first step's snapshot ran a full-set pass"
+    core.work(0.0)
+    second = core.snapshot()
+    assert second.step == 2 and second.boundary is not None
+    assert second.metrics != ready.metrics
+
+
+def test_a_frozen_heap_leaves_the_collector_only_new_objects():
+    """freeze_heap (run once by the app and by each engine worker) moves what lives now out of
+    the collector's reach, once per process."""
+    code = ("import gc, torch; from resviz.device import freeze_heap; "
+            "assert gc.get_freeze_count() == 0; assert freeze_heap(); "
+            "n = gc.get_freeze_count(); assert n > 10_000, n; assert not freeze_heap(); "
+            "assert gc.get_freeze_count() == n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
 
 def test_running_counts_the_runs_that_train(ex):

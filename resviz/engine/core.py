@@ -395,9 +395,14 @@ class RunCore:
         """The run now. Heavy parts are recomputed when due, or always when `force` (None:
         whenever the run is not running, so paused and finished pictures are exact).
         The boundary is included only when new since the last snapshot (None = unchanged)."""
+        # The first snapshot after Start is light (no boundary, ratio or full-set pass: those
+        # cost 0.1-0.4 s on a busy machine): the class sees the run move at once, and the
+        # next snapshot, SNAP_EVERY later, brings the heavy parts.
+        prompt = self.state == "running" and self._snap_step == 0 < self.step_count
         self.snap_at = time.perf_counter()
         self._snap_step = self.step_count
-        self._refresh_heavy(self.state != "running" if force is None else force)
+        if not prompt:
+            self._refresh_heavy(self.state != "running" if force is None else force)
         self.version += 1
         skips, active = self._switches()
         last, grad = {}, {}
@@ -422,7 +427,8 @@ class RunCore:
             version=self.version, state=self.state, step=self.step_count,
             max_steps=self.max_steps, sps=self.sps,
             eta=left / self.sps if running and self.sps > 0 else None,
-            names=list(self.names), curves=curves, last=last, metrics=self._metrics_now(),
+            names=list(self.names), curves=curves, last=last,
+            metrics=self._metrics[1] if prompt and self._metrics else self._metrics_now(),
             boundary=boundary, skips=skips, active=active, block_stats=stats,
             probes=dict(self._heavy["probes"]), error=self.error,
             commands=list(self.commands), stacked=self.stacked)
