@@ -47,16 +47,32 @@ def _decode(obj: Any) -> Any:
     return obj
 
 
+def charts(at: AppTest) -> list[tuple[str, dict[str, Any]]]:
+    """Every plotly figure on the page with its element id, as plain JSON dicts (AppTest can't
+    render them): st.plotly_chart's, and the live charts that update in place (ui.livechart)."""
+    from ui.livechart import NAME, figure_of
+
+    out = [(el.proto.id, _decode(json.loads(el.proto.spec))) for el in at.get("plotly_chart")]
+    out += [(el.proto.id, _decode(figure_of(el.proto.json))) for el in at.get("bidi_component")
+            if el.proto.component_name == NAME]
+    return out
+
+
 def figures(at: AppTest) -> list[dict[str, Any]]:
-    """Every plotly figure on the page, as plain JSON dicts (AppTest can't render them)."""
-    return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+    """Every plotly figure on the page (see `charts`)."""
+    return [fig for _, fig in charts(at)]
+
+
+def chart_ids(at: AppTest) -> str:
+    """The element ids of every chart on the page, in one string (ids hold the chart's key)."""
+    return " ".join(key for key, _ in charts(at))
 
 
 def figure(at: AppTest, key: str) -> dict[str, Any]:
     """The plotly figure drawn with `key` (ui.charts.show gives every chart a key)."""
-    for el in at.get("plotly_chart"):
-        if key in el.proto.id:
-            return _decode(json.loads(el.proto.spec))
+    for el_id, fig in charts(at):
+        if key in el_id:
+            return fig
     raise KeyError(f"no chart with key {key!r}")
 
 

@@ -118,6 +118,33 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
     assert bu.exceptions(page) == []
 
 
+def _live_chart(page: Any, key: str) -> Any:
+    return page.locator(f".st-key-{key} .rv-livechart").first
+
+
+def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, page: Any) -> None:
+    """While a run trains, its curves and boundaries are the same plots throughout (updated
+    by Plotly.react, not mounted afresh each second), and the finished run's curves end at
+    its last step."""
+    _live_page(page, f"{server}/playground?pg_steps=300")
+    keys = ("pg_curves", "pg_boundary_A", "pg_boundary_B")
+    for key in keys:
+        _live_chart(page, key).wait_for(timeout=60_000)
+        _live_chart(page, key).evaluate("el => { el.__mark = 'first'; }")
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
+    bu.wait_idle(page)
+    page.wait_for_timeout(500)
+    for key in keys:
+        chart = _live_chart(page, key)
+        assert chart.evaluate("el => el.__mark") == "first", f"{key} was mounted afresh"
+        assert int(chart.get_attribute("data-draws")) >= 3, key
+    last = _live_chart(page, "pg_curves").evaluate(
+        "el => el.data.filter(t => t.x && t.x.length).map(t => Math.max(...t.x))")
+    assert last and max(last) == 299, last  # the x axis counts steps from 0, as the records do
+    assert bu.exceptions(page) == []
+
+
 def _handle_centre(page: Any, name: str, block: int) -> tuple[float, float]:
     """Screen position of the clickable skip handle of `block` in model `name`'s diagram."""
     handles = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_{name}_'] {HANDLES}")

@@ -117,6 +117,26 @@ def test_presenter_mode_keeps_navigation_and_puts_charts_on_the_first_screen(pla
         browser.close()
 
 
+def test_presenter_mode_shows_the_whole_title_of_every_page_below_the_menu(playwright: Any
+                                                                           ) -> None:
+    """At a projector's 1024x768 in presenter mode the page menu sits on top: no page's own
+    CSS (the Playground moves its title up) may slide the title under it."""
+    browser = bu.launch(playwright)
+    try:
+        with bu.streamlit_server() as (base, _proc):
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            for path in ("playground", "gradients", "highway"):
+                bu.open_page(page, f"{base}/{path}?presenter=1&lang=zh", timeout=TIMEOUT)
+                bu.close_not_found(page)
+                menu = page.locator("[data-testid=stTopNavLink]").first.bounding_box()
+                title = page.locator("h1").first.bounding_box()
+                assert menu is not None and title is not None
+                assert title["y"] >= menu["y"] + menu["height"] - 2, (path, title, menu)
+            assert bu.exceptions(page) == []
+    finally:
+        browser.close()
+
+
 def test_a_chinese_page_stays_chinese_while_it_trains(playwright: Any) -> None:
     """The live part redraws in timed fragment reruns, which do not run the app's top: every
     label drawn there (status line, accuracy, charts) must still be in the page's language."""

@@ -17,7 +17,7 @@ from resviz.data import load
 from resviz.models import build
 from resviz.spec import NetworkSpec, SpecError, TrainSpec
 from resviz.train import Trainer, evaluate
-from tests.apptest_utils import no_exception
+from tests.apptest_utils import figures, no_exception
 from ui.session import KEY, PlaygroundRun
 
 PAGE = "views/playground.py"
@@ -48,7 +48,7 @@ def test_depth_100_and_width_256_train() -> None:
     assert run.steps == 2
     for name in ("A", "B"):
         assert all(math.isfinite(r.loss) for r in run.history(name))
-    assert len(at.get("plotly_chart")) >= 5
+    assert len(figures(at)) >= 5
 
 
 @pytest.mark.timeout(180)

@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from apptest_utils import figure, no_exception
+from apptest_utils import chart_ids, figure, no_exception
 from live_apptest import open_live_page as open_page
 
 from resviz.figures import network
@@ -56,7 +56,7 @@ def train_to_end(query: dict[str, str] | None = None):
 def test_opens_with_diagrams_boundaries_with_a_class_legend_and_curves() -> None:
     at = open_page(PAGE)
     no_exception(at)
-    ids = " ".join(el.proto.id for el in at.get("plotly_chart"))
+    ids = chart_ids(at)
     for key in ("pg_net_A_", "pg_net_B_", "pg_curves", "pg_boundary_A", "pg_boundary_B"):
         assert key in ids
     assert step(at) == 0
@@ -152,7 +152,7 @@ def test_changing_depth_rebuilds_the_model() -> None:
 def test_digits_use_conv_blocks_without_boundary() -> None:
     at = open_page(PAGE, {"pg_data": "digits", "a_depth": "3", "b_depth": "3"})
     no_exception(at)
-    assert not any("pg_boundary" in el.proto.id for el in at.get("plotly_chart"))
+    assert "pg_boundary" not in chart_ids(at)
     assert accuracy(at, "A")
 
 

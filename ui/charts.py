@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from resviz.figures.style import finish_dict
+from ui import livechart
 from ui.layout import presenter_on
 
 
@@ -35,13 +36,17 @@ def styled(fig: go.Figure | dict) -> go.Figure:
     return _Styled(finish_dict(spec, presenter=presenter_on()))
 
 
-def show(fig: go.Figure | dict, key: str, *, restyle: bool = True, **kw: Any) -> Any:
+def show(fig: go.Figure | dict, key: str, *, restyle: bool = True, live: bool = False,
+         **kw: Any) -> Any:
     """Draw `fig` (a go.Figure, or a plain figure dict) in the app's style; the modebar's
     camera button downloads it (PNG or SVG).
 
     `restyle=False` is for drawings that are not charts (a clickable network diagram laid out
     to the pixel): they keep their own layout. Returns what st.plotly_chart returns (the
     selection state when `on_select` is given).
+
+    `live=True` draws it as a chart that updates in place (ui.livechart): for charts that
+    change every second while a run trains. It has no selection events.
     """
     fmt = st.session_state.get("export_format", "png")
     config = {"displaylogo": False,
@@ -50,4 +55,6 @@ def show(fig: go.Figure | dict, key: str, *, restyle: bool = True, **kw: Any) ->
         fig = styled(fig)
     elif isinstance(fig, dict):
         fig = _Styled(fig)
+    if live:
+        return livechart.show(fig.to_dict(), key, config)
     return st.plotly_chart(fig, key=key, config=config, **kw)

@@ -26,7 +26,9 @@ from ui import keys
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
-PACE = 0.5  # seconds between redraws while running, with a core per training run
+PACE = 1.0  # seconds between redraws while running, with a core per training run: each costs
+# a browser about 0.1 s of CPU (Streamlit re-renders the live part; measured), and the charts
+# change at most once a second anyway
 MAX_PACE = 3.0  # the slowest pace on a crowded server
 FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
 KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s

@@ -70,7 +70,7 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
 
 def live_part(run: live.Live, snap: live.Snapshot) -> None:
     live.summary(run, snap, LABELS)
-    charts.show(tfigs.curves_spec(snap.curves, LABELS), "hw_curves")
+    charts.show(tfigs.curves_spec(snap.curves, LABELS), "hw_curves", live=True)
 
 
 def gates_tab(m: dict, xte, example: int, init_profile: list[float]) -> None:

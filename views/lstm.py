@@ -78,7 +78,7 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
 
 def live_part(run: live.Live, snap: live.Snapshot) -> None:
     live.summary(run, snap, LABELS)
-    charts.show(sfigs.curves_spec(snap.curves, LABELS), "sq_curves")
+    charts.show(sfigs.curves_spec(snap.curves, LABELS), "sq_curves", live=True)
 
 
 def page() -> None:

@@ -27,20 +27,24 @@ WIDTHS = [4, 8, 16, 32, 64, 128, 256]
 SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
 ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
-SLOW_EVERY = 3.0  # seconds between two refreshes of the diagrams and gradient bars in training
+DIAGRAM_EVERY = 10.0  # seconds between two refreshes of the diagrams' hover numbers in training
+SLOW_EVERY = 3.0  # ... of the gradient bars
 CHART_EVERY = 1.0  # ... of the boundaries and curves (the status line follows every redraw)
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
-PAGE_CSS = """<style>
+# Less room above the title, except in presenter mode (its page menu sits on top).
+TOP_CSS = """<style>
 [data-testid=stMainBlockContainer], .stMainBlockContainer, .block-container {
   padding-top: 2.2rem !important; }
+</style>"""
+PAGE_CSS = """<style>
 .st-key-pg_main > div > [data-testid=stHorizontalBlock] { flex-wrap: wrap; row-gap: 0.5rem; }
 .st-key-pg_main [data-testid=stColumn] { min-width: 240px; }
 .st-key-pg_main [data-testid=stColumn]:last-child { min-width: 300px; }
 .st-key-pg_acc_A p, .st-key-pg_acc_B p { margin: 0; white-space: nowrap; }
 </style>"""
 
-st.html(PAGE_CSS)
+st.html(PAGE_CSS if layout.presenter_on() else TOP_CSS + PAGE_CSS)
 layout.header(_("Playground"), _(
     "**A** has skip connections, **B** does not; both train on the same batches. Press "
     "**Start**, then click a skip's arc in a diagram to switch it off in the trained net."),
@@ -192,20 +196,20 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
                                   lambda n=name: figs.boundary_spec(
                                       snap.boundary[n], data, "", height=ROW_HEIGHT - 30,
                                       live=snap.running), CHART_EVERY),
-                            f"pg_boundary_{name}", restyle=False)
+                            f"pg_boundary_{name}", restyle=False, live=True)
     if not snap.boundary:
         c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
         charts.show(_slow(run, snap, "curves", (tuple(labels.items()),),
                           lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT,
                                                    stacked=True), CHART_EVERY),
-                    "pg_curves", restyle=False)
+                    "pg_curves", restyle=False, live=True)
     last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
     if all(last.values()):
         skips = {k: tuple(v) for k, v in snap.skips.items()}
         charts.show(_slow(run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
                           lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250)),
-                    "pg_grads", restyle=False)
+                    "pg_grads", restyle=False, live=True)
         st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
                      "the whole signal, not a small correction to an identity path, so its "
                      "weights often get larger gradients than a residual block's: large bars "
@@ -242,7 +246,8 @@ def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.F
                                             tuple(snap.active.get(name) or ()), label),
                  lambda: netfig.diagram_spec(snap.skips[name], label, color(name),
                                              stats.get("grad"), stats.get("ratio"),
-                                             snap.active.get(name), height=ROW_HEIGHT))
+                                             snap.active.get(name), height=ROW_HEIGHT),
+                 DIAGRAM_EVERY)
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:

@@ -1,0 +1,98 @@
+"""A Plotly chart that updates in place: the live pages' charts while a run trains.
+
+Streamlit 1.67 mounts a Plotly chart afresh whenever its figure changes (a new `Plotly.newPlot`
+in the browser, about 0.1 s of a browser's CPU each, measured). A live page changes its
+boundaries and curves every second, so a classroom of tabs on one machine spent as much CPU
+drawing as the engine spent training. This chart is a Streamlit component (components v2:
+no iframe) that keeps one plot per key and hands each new figure to `Plotly.react`, which
+redraws only what changed.
+
+plotly.js is the copy that ships inside the `plotly` Python package (the same version the
+rest of the app's figures are built for), served by this Streamlit server: nothing is
+downloaded from outside. The look follows the app's theme (fonts and colours are read from
+the page), so a chart does not change when the run pauses and the page draws it again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import plotly
+import streamlit as st
+from plotly.io.json import to_json_plotly
+from streamlit.components import v1 as components_v1
+
+_PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
+
+# Loads plotly.js once per page (a <script> tag: the bundle sets window.Plotly), then keeps
+# one plot div per mounted chart and updates it with Plotly.react.
+_JS = """
+function loadPlotly(src) {
+  if (!window.__rvPlotly) {
+    window.__rvPlotly = new Promise((resolve, reject) => {
+      if (window.Plotly) { resolve(window.Plotly); return; }
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { window.__rvPlotly = null; reject(new Error("plotly.js")); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__rvPlotly;
+}
+
+function themed(layout) {
+  // The app's font and text colour, as Streamlit draws its own charts.
+  const css = getComputedStyle(document.body);
+  const font = Object.assign({family: css.fontFamily, color: css.color}, layout.font || {});
+  return Object.assign({paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"},
+                       layout, {font: font});
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let div = parentElement.querySelector("div.rv-livechart");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "rv-livechart";
+    div.style.width = "100%";
+    div.dataset.draws = "0";
+    parentElement.appendChild(div);
+  }
+  if (div.__rvFigure === data.figure) return;  // the same figure again (a page rerun)
+  div.__rvFigure = data.figure;
+  const fig = JSON.parse(data.figure);
+  div.style.height = (fig.layout.height || 360) + "px";
+  loadPlotly(new URL(data.src, document.baseURI).href).then((Plotly) => {
+    if (div.__rvFigure !== data.figure) return;  // a newer figure came while plotly.js loaded
+    Plotly.react(div, fig.data, themed(fig.layout), data.config);
+    div.dataset.draws = String(Number(div.dataset.draws) + 1);
+  }).catch(() => { div.textContent = "This chart could not be drawn (plotly.js did not load)."; });
+}
+"""
+
+NAME = "resviz_livechart"
+_COMPONENT = st.components.v2.component(NAME, js=_JS, isolate_styles=False)
+
+
+def _plotly_url() -> str:
+    """The server path of plotly.min.js: the `plotly` package's own folder, registered as a
+    component path so Streamlit serves its files (with their JavaScript content type)."""
+    files = components_v1.declare_component("plotlyjs", path=str(_PLOTLY_DIR))
+    return f"component/{files.name}/plotly.min.js"
+
+
+def show(fig: dict, key: str, config: dict[str, Any]) -> None:
+    """Draw the styled figure dict `fig` under `key`; later calls with the same key update the
+    same plot in place (the browser skips a figure identical to the one it drew last)."""
+    height = int((fig.get("layout") or {}).get("height") or 360)
+    _COMPONENT(key=key, data={"figure": to_json_plotly(fig), "src": _plotly_url(),
+                              "config": {**config, "responsive": True}},
+               height=height)
+
+
+def figure_of(data_json: str) -> dict:
+    """The figure dict a live chart element carries (its component data, as JSON): for tests."""
+    return json.loads(json.loads(data_json)["figure"])
