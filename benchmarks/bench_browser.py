@@ -33,34 +33,6 @@ from tests import browser_utils as bu  # noqa: E402
 proc_pid = 0
 
 
-def _cpu(pid: int, only: str | None = None) -> float:
-    """CPU seconds used so far by `pid` and its children (the server: the engine's workers),
-    /proc; `only`: just the children whose command line holds it (this process: Chromium)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid, *bu._children(pid)]
-    if only:
-        pids = [q for q in pids[1:] if only.encode() in _cmdline(q)]
-    for q in pids:
-        try:
-            fields = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def _browser_cpu() -> float:
-    return _cpu(os.getpid(), only="chrom")
-
-
 def bare_cpu_ms_per_pair_step(steps: int = 300) -> float:
     """The bare lockstep trainer on the default pair, one thread: CPU ms per pair-step."""
     import torch
@@ -108,13 +80,14 @@ def one_run(browser, base: str) -> dict[str, float]:
         bu.close_not_found(page)
         page.evaluate(WATCH_START)
         t1 = time.perf_counter()
-        cpu0, browser0 = _cpu(proc_pid), _browser_cpu()
+        cpu0, browser0 = bu.cpu_seconds(proc_pid), bu.browser_cpu_seconds()
         page.locator(".st-key-pg_start button:not([disabled])").click(timeout=120_000)
         bu.wait_for(lambda: page.evaluate("() => window.__rvMoved"), timeout=120, every=0.05)
         update = page.evaluate("() => (window.__rvMoved - window.__rvClick) / 1000")
         bu.wait_for(lambda: bu.finished(page) == 600, timeout=600, every=0.1)
         run = time.perf_counter() - t1
-        cpu, browser_cpu = _cpu(proc_pid) - cpu0, _browser_cpu() - browser0
+        cpu = bu.cpu_seconds(proc_pid) - cpu0
+        browser_cpu = bu.browser_cpu_seconds() - browser0
         assert bu.exceptions(page) == []
         return {"open_to_chart_s": chart, "start_to_update_s": update, "run_600_s": run,
                 "pair_steps_per_s": 600 / run, "cpu_ms_per_pair_step": 1000 * cpu / 600,

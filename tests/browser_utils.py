@@ -221,6 +221,40 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def cpu_by_pid(pid: int, only: str | None = None) -> dict[int, float]:
+    """CPU seconds used so far by `pid` and each of its children (for the server: its engine
+    workers), from /proc; `only`: just the children whose command line holds that text."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid, *_children(pid)]
+    if only:
+        pids = [q for q in pids[1:] if only.encode() in _cmdline(q)]
+    out = {}
+    for q in pids:
+        try:
+            fields = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[q] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+def cpu_seconds(pid: int, only: str | None = None) -> float:
+    """The sum of `cpu_by_pid`."""
+    return sum(cpu_by_pid(pid, only).values())
+
+
+def browser_cpu_seconds() -> float:
+    """CPU seconds used so far by the Chromium processes this process launched (Playwright)."""
+    return cpu_seconds(os.getpid(), only="chrom")
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):

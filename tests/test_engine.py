@@ -434,6 +434,37 @@ def test_a_frozen_heap_leaves_the_collector_only_new_objects():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
 
+def test_workers_are_sessions_of_their_own_and_end_when_the_server_is_killed():
+    """Each worker leads its own session (Linux shares CPU fairly between sessions where it
+    groups by session: the workers do not share one group with the server), and none outlives
+    a server killed with SIGKILL: they exit when their socket closes."""
+    code = ("import os, sys, signal; from resviz.engine.local import LocalExecutor; "
+            "e = LocalExecutor(workers=2, ttl=60); assert e.warm(120); "
+            "print(' '.join(map(str, e.stats()['pids'])), flush=True); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=180)
+    pids = [int(p) for p in out.stdout.split()]
+    assert pids, out.stderr[-2000:]
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    end = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids), "a worker outlived its server"
+
+
+def test_each_worker_leads_its_own_session(ex):
+    pids = ex.stats()["pids"]
+    assert pids and all(os.getsid(p) == p for p in pids)
+    assert os.getsid(0) not in pids
+
+
 def test_running_counts_the_runs_that_train(ex):
     h = ex.open(pair(steps=100_000))
     wait(h, lambda s: s.state == "ready")

@@ -204,9 +204,14 @@ class LocalExecutor:
         env = dict(os.environ, OMP_NUM_THREADS="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
                                                             os.environ.get("PYTHONPATH")])))
+        # Its own session: where Linux groups CPU time by session ("autogroup", on by default
+        # on desktops and this box), the server and all its workers otherwise share one
+        # group's fair share, so four browser tabs on the same machine (one group) held the
+        # workers to about one core between them (measured). A worker still ends with the
+        # server: it exits when its end of the socket closes.
         proc = subprocess.Popen([sys.executable, "-m", "resviz.engine.local", str(child.fileno())],
                                 pass_fds=[child.fileno()], env=env, cwd=str(ROOT),
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         child.close()  # so the parent sees EOF when the worker dies
         w = _Worker(proc, Connection(parent.detach()))
         (self._job_workers if jobs else self._workers).append(w)
