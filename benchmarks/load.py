@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import browser_utils as bu  # noqa: E402
 
 TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session still ends
+START_MS = 300_000  # a page not drawn, or its Start not enabled, within 5 min: that session fails
 
 
 async def step_of(page) -> int | None:
@@ -72,7 +73,8 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         await page.goto(f"{base}/playground?a_depth={depth}&b_depth={depth}&pg_steps={steps}",
                         timeout=TIMEOUT_MS)
         title = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_A_'] .gtitle").first
-        await title.wait_for(timeout=TIMEOUT_MS)
+        out["phase"] = "opening"
+        await title.wait_for(timeout=START_MS)
         out["chart_s"] = time.perf_counter() - t0
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         t1 = time.perf_counter()
@@ -82,7 +84,9 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         except Exception:  # noqa: BLE001 - no dialog
             pass
         start = page.locator(".st-key-pg_start button:not([disabled])")
-        await start.wait_for(timeout=TIMEOUT_MS)
+        out["phase"] = "waiting for Start to be enabled"
+        await start.wait_for(timeout=START_MS)
+        out["phase"] = "waiting for the others"
         await together.wait()
         met = True
         t1 = time.perf_counter()
@@ -93,13 +97,14 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         await poll(lambda: _finished(page, steps), budget - (time.perf_counter() - t0), every=0.5)
         out["finish_s"] = time.perf_counter() - t1
         out["end_at"] = t1 + out["finish_s"]
+        out["phase"] = "finished"
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         own = f"A: residual, {depth} blocks" in (await title.text_content(timeout=TIMEOUT_MS) or "")
         errors = await page.locator("[data-testid=stException]").count()
         out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
         out["ok"] = own and errors == 0 and out["final_step"] == steps
     except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
-        out["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+        out["error"] = f"{type(e).__name__} ({out.get('phase', 'opening')}): {str(e)[:200]}"
         try:
             out["last_step"] = await step_of(page)
             out["reconnecting"] = await page.locator(bu.READY).count() == 0
