@@ -7,9 +7,9 @@ drawing as the engine spent training. This chart is a Streamlit component (compo
 no iframe) that keeps one plot per key and hands each new figure to `Plotly.react`, which
 redraws only what changed.
 
-plotly.js is the copy that ships inside the `plotly` Python package (the same version the
-rest of the app's figures are built for), served by this Streamlit server: nothing is
-downloaded from outside. The look follows the app's theme (fonts and colours are read from
+plotly.js is the page's own when a Streamlit Plotly chart already loaded one (its bundle sets
+`window.Plotly`), else the copy inside the `plotly` Python package, served by this Streamlit
+server: nothing is downloaded from outside. The look follows the app's theme (fonts and colours are read from
 the page), so a chart does not change when the run pauses and the page draws it again.
 """
 
@@ -26,8 +26,8 @@ from streamlit.components import v1 as components_v1
 
 _PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 
-# Loads plotly.js once per page (a <script> tag: the bundle sets window.Plotly), then keeps
-# one plot div per mounted chart and updates it with Plotly.react.
+# Loads plotly.js once per page unless the page has one (a <script> tag: the bundle sets
+# window.Plotly), then keeps one plot div per mounted chart and updates it with Plotly.react.
 _JS = """
 function loadPlotly(src) {
   if (!window.__rvPlotly) {
