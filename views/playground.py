@@ -44,7 +44,9 @@ PAGE_CSS = """<style>
 .st-key-pg_acc_A p, .st-key-pg_acc_B p { margin: 0; white-space: nowrap; }
 </style>"""
 
-st.html(PAGE_CSS if layout.presenter_on() else TOP_CSS + PAGE_CSS)
+st.html(PAGE_CSS)
+if not layout.presenter_on():
+    st.html(TOP_CSS)
 layout.header(_("Playground"), _(
     "**A** has skip connections, **B** does not; both train on the same batches. Press "
     "**Start**, then click a skip's arc in a diagram to switch it off in the trained net."),
