@@ -10,8 +10,10 @@ and the server's resident memory (sampled every 0.5 s; psutil if present, else /
 
   .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--nice-browser] [--json]
 
---nice-browser runs Chromium at the lowest CPU priority: in a classroom the browsers run on
-the students' machines, and this shows what the server alone can serve on this box.
+--nice-browser sets every Chromium thread to the lowest CPU priority, a rough look at the
+server without the tabs competing. It is only partly that: where Linux shares CPU between
+sessions first (autogroup), a nice value counts only inside Chromium's own session (measured:
+4 users 18.8 vs 15.7 pair-steps/s before the workers had sessions of their own).
 """
 
 from __future__ import annotations
@@ -156,8 +158,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600, help="each session's step limit (50..3000)")
     ap.add_argument("--budget", type=float, default=1500, help="seconds a session may take in all")
     ap.add_argument("--nice-browser", action="store_true",
-                    help="run Chromium at the lowest CPU priority: the server's capacity as if "
-                         "the students' browsers ran on their own machines")
+                    help="set every Chromium thread to the lowest CPU priority (under Linux "
+                         "autogroup this only ranks Chromium's threads among themselves)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if why := bu.chromium_missing():
