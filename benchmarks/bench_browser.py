@@ -1,9 +1,10 @@
 """Browser timings of the Playground in Debian's Chromium (a measurement, not a test).
 
   open -> first chart  : from page.goto to the first Plotly chart drawn
-  Start -> first update: from pressing Start to the step counter moving off 0 (both timed in
-                         the page, on the browser's clock)
-  600-step run         : from clicking Start to "Finished · 600 steps" (default pair)
+  Start -> first update: from pressing Start to the step counter moving off 0
+  600-step run         : from pressing Start to "Finished · 600 steps" (default pair); both
+                         timed in the page, on the browser's clock, without polling its text
+                         (browser_utils.WATCH)
   pair-steps/s         : 600 / that time (wall clock, as the user sees it)
   CPU ms per pair-step : server + engine worker CPU time during the run / 600, beside the
                          bare trainer's CPU per pair-step (same pair, same process count)
@@ -53,21 +54,6 @@ def bare_cpu_ms_per_pair_step(steps: int = 300) -> float:
     return 1000 * (time.process_time() - t0) / steps
 
 
-# In the page: when the Start button is pressed (pointer down) and when the step counter
-# first shows a step > 0 (a DOM mutation), both on the browser's clock: what the user sees,
-# without the delays of Playwright's own polling.
-WATCH_START = """() => {
-  window.__rvClick = null; window.__rvMoved = null;
-  document.addEventListener("pointerdown", () => {
-    if (window.__rvClick === null) window.__rvClick = performance.now(); }, true);
-  const main = document.querySelector("[data-testid=stMain]");
-  new MutationObserver((_, obs) => {
-    if (window.__rvClick !== null && /step [1-9][0-9]* of/.test(main.innerText)) {
-      window.__rvMoved = performance.now(); obs.disconnect(); }
-  }).observe(main, {subtree: true, childList: true, characterData: true});
-}"""
-
-
 def one_run(browser, base: str) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -78,21 +64,21 @@ def one_run(browser, base: str) -> dict[str, float]:
         chart = time.perf_counter() - t0
         bu.wait_idle(page, 120_000)
         bu.close_not_found(page)
-        page.evaluate(WATCH_START)
-        t1 = time.perf_counter()
+        page.evaluate(bu.WATCH, 600)
         cpu0, browser0 = bu.cpu_seconds(proc_pid), bu.browser_cpu_seconds()
+        t1 = time.perf_counter()
         page.locator(".st-key-pg_start button:not([disabled])").click(timeout=120_000)
-        bu.wait_for(lambda: page.evaluate("() => window.__rvMoved"), timeout=120, every=0.05)
-        update = page.evaluate("() => (window.__rvMoved - window.__rvClick) / 1000")
-        bu.wait_for(lambda: bu.finished(page) == 600, timeout=600, every=0.1)
-        run = time.perf_counter() - t1
+        page.wait_for_function(bu.FINISHED, polling=250, timeout=600_000)
         cpu = bu.cpu_seconds(proc_pid) - cpu0
         browser_cpu = bu.browser_cpu_seconds() - browser0
+        wall = time.perf_counter() - t1  # CPU was read over this (the wait adds <= 0.25 s)
+        update, run = page.evaluate(bu.SINCE_CLICK)
+        bu.wait_for(lambda: bu.finished(page) == 600, timeout=30)
         assert bu.exceptions(page) == []
         return {"open_to_chart_s": chart, "start_to_update_s": update, "run_600_s": run,
                 "pair_steps_per_s": 600 / run, "cpu_ms_per_pair_step": 1000 * cpu / 600,
                 "browser_cpu_ms_per_pair_step": 1000 * browser_cpu / 600,
-                "browser_cores": browser_cpu / run}
+                "browser_cores": browser_cpu / wall}
     finally:
         context.close()
 

@@ -52,15 +52,6 @@ async def step_of(page) -> int | None:
     return None
 
 
-async def poll(predicate, timeout: float, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if value := await predicate():
-            return value
-        await asyncio.sleep(every)
-    raise TimeoutError("condition not met")
-
-
 async def session(browser, base: str, depth: int, steps: int, budget: float,
                   together: asyncio.Barrier) -> dict:
     """One user: open their link, Start, train to the limit, check they saw only their own run.
@@ -79,7 +70,6 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         await title.wait_for(timeout=START_MS)
         out["chart_s"] = time.perf_counter() - t0
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
-        t1 = time.perf_counter()
         try:  # issue #14 item 1: a fresh server opened on a deep link shows a dialog
             await page.get_by_role("dialog").filter(has_text="Page not found").wait_for(timeout=1500)
             await page.keyboard.press("Escape")
@@ -91,14 +81,14 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         out["phase"] = "waiting for the others"
         await together.wait()
         met = True
+        await page.evaluate(bu.WATCH, steps)
         t1 = time.perf_counter()
         await start.click(timeout=TIMEOUT_MS)
-        await poll(lambda: _moved(page), budget, every=0.05)
-        out["start_at"] = t1
-        out["update_s"] = time.perf_counter() - t1
-        await poll(lambda: _finished(page, steps), budget - (time.perf_counter() - t0), every=0.5)
-        out["finish_s"] = time.perf_counter() - t1
-        out["end_at"] = t1 + out["finish_s"]
+        out["phase"] = "training"
+        await page.wait_for_function(bu.FINISHED, polling=500,
+                                     timeout=1000 * (budget - (time.perf_counter() - t0)))
+        out["update_s"], out["finish_s"] = await page.evaluate(bu.SINCE_CLICK)
+        out["start_at"], out["end_at"] = t1, t1 + out["finish_s"]
         out["phase"] = "finished"
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         own = f"A: residual, {depth} blocks" in (await title.text_content(timeout=TIMEOUT_MS) or "")
@@ -117,14 +107,6 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
             await together.wait()
         await ctx.close()
     return out
-
-
-async def _moved(page) -> bool:
-    return (await step_of(page) or 0) > 0
-
-
-async def _finished(page, steps: int) -> bool:
-    return await step_of(page) == steps
 
 
 def depth_of(i: int, users: int) -> int:

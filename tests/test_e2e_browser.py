@@ -118,6 +118,36 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
     assert bu.exceptions(page) == []
 
 
+def test_playground_commands_rerun_only_its_live_view(server: str, page: Any) -> None:
+    """Start, Pause and Step ask the server to rerun the live view's fragment, not the whole
+    page (its sidebar, settings bar and their widgets): what a class pressing Start together
+    costs the server, and how soon each sees the first update. Read from the rerun requests
+    the browser sends (BackMsg.rerun_script.fragment_id; empty for a whole-page rerun)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    sent: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)
+                                          if isinstance(f, bytes) else None))
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+
+    def reruns_after(click: str) -> list[str]:
+        before = len(sent)
+        bu.click_button(page, click)
+        page.wait_for_timeout(1500)
+        out = []
+        for frame in sent[before:]:
+            msg = BackMsg()
+            msg.ParseFromString(frame)
+            if msg.WhichOneof("type") == "rerun_script":
+                out.append(msg.rerun_script.fragment_id)
+        return out
+
+    for click in ("pg_step", "pg_start", "pg_pause"):
+        ids = reruns_after(click)
+        assert ids and ids[0], f"{click} reran the whole page ({ids})"
+    assert bu.paused(page) and bu.exceptions(page) == []
+
+
 def _live_chart(page: Any, key: str) -> Any:
     return page.locator(f".st-key-{key} .rv-livechart").first
 
