@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import browser_utils as bu  # noqa: E402
 
 TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session still ends
+SHOTS = bu.ROOT / "artifacts" / "load"  # screenshots of sessions that failed (git-ignored)
 START_MS = 300_000  # a page not drawn, or its Start not enabled, within 5 min: that session fails
 
 
@@ -59,6 +60,8 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
     Start"), so the runs train at the same time however slowly the pages opened."""
     ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await ctx.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{time.perf_counter():.1f} {m.type}: {m.text}"[:300]))
     out: dict = {"depth": depth, "ok": False}
     met = False  # this session reached the barrier (a failed one still releases the others)
     try:
@@ -100,6 +103,9 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         try:
             out["last_step"] = await step_of(page)
             out["reconnecting"] = await page.locator(bu.READY).count() == 0
+            SHOTS.mkdir(parents=True, exist_ok=True)  # what that user saw
+            await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
+            (SHOTS / f"failed_depth{depth}.txt").write_text(page.url + "\n" + "\n".join(console))
         except Exception:  # noqa: BLE001
             pass
     finally:
@@ -147,16 +153,20 @@ def main() -> None:
     if why := bu.chromium_missing():
         sys.exit(why)
     samples: list[int] = []
+    trace: list[tuple[float, float, float]] = []  # (time, server CPU s, Chromium CPU s)
     # CPU seconds per process, the last value seen (a tab's renderer exits when it closes):
     # the server with its engine workers, and the Chromium that Playwright launched here
     cpu: dict[str, dict[int, float]] = {"server": {}, "browser": {}}
     stop = threading.Event()
-    with bu.streamlit_server() as (base, proc):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with bu.streamlit_server(log=SHOTS / "server.log") as (base, proc):
         def sample() -> None:
             while not stop.is_set():
                 samples.append(bu.rss_bytes(proc.pid))
                 cpu["server"].update(bu.cpu_by_pid(proc.pid))
                 cpu["browser"].update(bu.cpu_by_pid(os.getpid(), only="chrom"))
+                trace.append((time.perf_counter(), sum(cpu["server"].values()),
+                              sum(cpu["browser"].values())))
                 if args.nice_browser:  # Chromium sets its own priorities (-8 as root): reset
                     for pid in cpu["browser"]:  # every thread (a nice value is per thread)
                         for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -177,6 +187,7 @@ def main() -> None:
         stop.set()
     used = {"server": sum(cpu["server"].values()) - cpu0, "browser": sum(cpu["browser"].values())}
     report = summary(results, args, wall, idle, max(samples, default=0), after, used)
+    report.update(training_cores(results, trace))
     print(json.dumps({"summary": report, "sessions": results}, indent=1) if args.json else table(report))
 
 
@@ -210,6 +221,23 @@ def summary(results: list[dict], args, wall: float, idle: int, peak: int, after:
             "server_cores": cpu["server"] / wall, "browser_cores": cpu["browser"] / wall}
 
 
+def training_cores(results: list[dict], trace: list[tuple[float, float, float]]) -> dict:
+    """Cores used by the server (+ workers) and by Chromium while every session trained at
+    once (last Start to first finish): the crowd's split of the machine, without the opening
+    of the pages."""
+    starts = [r["start_at"] for r in results if "end_at" in r]
+    ends = [r["end_at"] for r in results if "end_at" in r]
+    if not starts:
+        return {}
+    a, b = max(starts), min(ends)
+    inside = [s for s in trace if a <= s[0] <= b]
+    if len(inside) < 2:
+        return {}
+    (t0, s0, b0), (t1, s1, b1) = inside[0], inside[-1]
+    return {"training_server_cores": (s1 - s0) / (t1 - t0),
+            "training_browser_cores": (b1 - b0) / (t1 - t0)}
+
+
 def table(r: dict) -> str:
     def f(x) -> str:
         return "-" if x is None else f"{x:.1f}"
@@ -228,6 +256,9 @@ def table(r: dict) -> str:
              f"CPU ms per pair-step: server + engine workers {r['server_cpu_ms_per_pair_step']:.1f}"
              f" ({r['server_cores']:.2f} cores), Chromium {r['browser_cpu_ms_per_pair_step']:.1f}"
              f" ({r['browser_cores']:.2f} cores)",
+             f"while all trained at once: server + workers "
+             f"{r.get('training_server_cores', float('nan')):.2f} cores, Chromium "
+             f"{r.get('training_browser_cores', float('nan')):.2f} cores",
              f"server RSS MiB: idle {r['rss_idle_mib']:.0f}, peak {r['rss_peak_mib']:.0f}, "
              f"after {r['rss_after_mib']:.0f}"]
     return "\n".join(lines + [f"error: {e}" for e in r["errors"]])

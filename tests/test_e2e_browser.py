@@ -118,50 +118,34 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
     assert bu.exceptions(page) == []
 
 
-def test_playground_commands_rerun_only_its_live_view(server: str, page: Any) -> None:
-    """Start, Pause and Step ask the server to rerun the live view's fragment, not the whole
-    page (its sidebar, settings bar and their widgets): what a class pressing Start together
-    costs the server, and how soon each sees the first update. Read from the rerun requests
-    the browser sends (BackMsg.rerun_script.fragment_id; empty for a whole-page rerun)."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    sent: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)
-                                          if isinstance(f, bytes) else None))
-    _live_page(page, f"{server}/playground?pg_steps=3000")
-
-    def reruns_after(click: str) -> list[str]:
-        before = len(sent)
-        bu.click_button(page, click)
-        page.wait_for_timeout(1500)
-        out = []
-        for frame in sent[before:]:
-            msg = BackMsg()
-            msg.ParseFromString(frame)
-            if msg.WhichOneof("type") == "rerun_script":
-                out.append(msg.rerun_script.fragment_id)
-        return out
-
-    for click in ("pg_step", "pg_start", "pg_pause"):
-        ids = reruns_after(click)
-        assert ids and ids[0], f"{click} reran the whole page ({ids})"
-    assert bu.paused(page) and bu.exceptions(page) == []
-
-
 def _live_chart(page: Any, key: str) -> Any:
     return page.locator(f".st-key-{key} .rv-livechart").first
 
 
 def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, page: Any) -> None:
     """While a run trains, its curves and boundaries are the same plots throughout (updated
-    by Plotly.react, not mounted afresh each second), and the finished run's curves end at
-    its last step."""
+    by Plotly.react, or for a boundary's picture by swapping it, not mounted afresh each
+    second), and the finished run's curves end at its last step."""
     _live_page(page, f"{server}/playground?pg_steps=300")
     keys = ("pg_curves", "pg_boundary_A", "pg_boundary_B")
     for key in keys:
         _live_chart(page, key).wait_for(timeout=60_000)
         _live_chart(page, key).evaluate("el => { el.__mark = 'first'; }")
     bu.click_button(page, "pg_start")
+    # While it trains, a boundary's new picture is swapped into the same plot (no Plotly.react)
+    # and the picture shown is the newest one sent
+    boundary = _live_chart(page, "pg_boundary_A")
+    shown = """el => [Number(el.dataset.swaps || 0),
+                      el.querySelector('.imagelayer image')
+                        .getAttributeNS('http://www.w3.org/1999/xlink', 'href'),
+                      JSON.parse(el.__rvDrawn).layout.images[0].source]"""
+    bu.wait_for(lambda: boundary.evaluate("el => Number(el.dataset.swaps || 0)") >= 1, timeout=60)
+    swaps, first, sent = boundary.evaluate(shown)
+    assert first == sent
+    bu.wait_for(lambda: boundary.evaluate("el => Number(el.dataset.swaps || 0)") > swaps,
+                timeout=60)
+    _, later, sent = boundary.evaluate(shown)
+    assert later == sent and later != first, "the boundary's picture did not change"
     bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
     bu.wait_idle(page)
     page.wait_for_timeout(500)

@@ -24,8 +24,7 @@ from resviz.engine import RunConfig, Snapshot, executor
 from resviz.i18n import _, language, set_language
 from ui import keys
 
-__all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment", "panel",
-           "rerun_panel"]
+__all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
 PACE = 1.0  # seconds between redraws while running, with a core per training run: each costs
 # a browser about 0.1 s of CPU (Streamlit re-renders the live part; measured), and the charts
@@ -266,19 +265,13 @@ def status(live: Live, snap: Snapshot | None = None) -> None:
     st.markdown(" · ".join(parts))
 
 
-def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str, *,
-             lead: bool = True, every: float = 1.0) -> None:
+def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
     """Draw the newest snapshot; while running, redraw every PACE seconds.
 
     When the run stops while the fragment is on its timer (finished, lost, paused by Step),
     the whole page reruns once so the buttons and the sections below show the final state.
     A run that is not running is polled every KEEPALIVE seconds (redrawn only if it changed
     or was lost), so the engine keeps it while the tab is open.
-
-    `lead=False` is a second, slower part of the same live view (a page splits what changes
-    every second from what changes rarely, so a browser re-renders less each second): it
-    draws the snapshot the lead part last fetched, every `every` redraws of the lead while
-    running, and otherwise only when the page or its panel reruns.
     """
     running = live.state in ("running", "starting")
     lang = language()
@@ -287,10 +280,6 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str, *,
         # A timed fragment rerun runs without app.py's top (and in a fresh thread): set the
         # page's language again, or every label drawn here falls back to English.
         set_language(lang)
-        if not lead:
-            if live.snap is not None and live.state != "lost":
-                draw(live.snap)
-            return
         before = live.snap.version if live.snap is not None else None
         snap = live.newest()
         if not running and snap is not None and snap.version != before and snap.state != "ready":
@@ -304,38 +293,7 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str, *,
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
         draw(snap)
 
-    if lead:
-        run_every = pace() if running else KEEPALIVE
-    else:
-        run_every = pace() * every if running else None
-    st.fragment(body, run_every=run_every, key=key)()
-
-
-def panel(live: Live, prefix: str, body: Callable[[], None], key: str, *,
-          container: Any = None, on_reset: Callable[[], None] | None = None) -> None:
-    """A page's whole live view as one fragment: the controls (in `container`, above it) and
-    what `body` draws (its timed `fragment`s). A command (Start, Pause, Step, ...) then reruns
-    only this panel, not the page's settings and sidebar: with a class pressing Start at once,
-    the first update comes sooner, and each costs the server less.
-
-    For pages whose every section below the controls is drawn by `body`; a page with sections
-    outside that read the run (Highway's gates, LSTM's probes) keeps `controls` + `fragment`,
-    so a command reruns the page and those sections follow. A callback that changes the model
-    (a skip toggle) calls `rerun_panel(key)`, so every part shows its effect at once.
-    """
-    lang = language()
-
-    def outer() -> None:
-        set_language(lang)
-        controls(live, prefix, on_reset, container)
-        body()
-
-    st.fragment(outer, key=key)()
-
-
-def rerun_panel(key: str) -> None:
-    """From a widget callback inside a panel: redraw the whole panel (not the whole page)."""
-    st.rerun(key)
+    st.fragment(body, run_every=pace() if running else KEEPALIVE, key=key)()
 
 
 def pace() -> float:

@@ -30,8 +30,6 @@ ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
 DIAGRAM_EVERY = 10.0  # seconds between two refreshes of the diagrams' hover numbers in training
 SLOW_EVERY = 3.0  # ... of the gradient bars
 CHART_EVERY = 1.0  # ... of the boundaries and curves (the status line follows every redraw)
-STEADY_EVERY = 3  # the diagrams, gradient bars and pills are drawn every this many redraws
-PANEL = "pg_panel"  # the live view's fragment: a command or a toggle reruns only it
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 # Less room above the title, except in presenter mode (its page menu sits on top).
@@ -109,6 +107,7 @@ def page() -> None:
         return
     config = session.config({"A": spec_a, "B": spec_b}, tspec, str(layout.device()))
     run = live.get(session.KEY, config)
+    live.controls(run, "pg", on_reset=_forget_pills, container=buttons_row)
     specs = dict(config.specs)
     for name, spec in specs.items():
         n_params = _param_count(spec)
@@ -120,22 +119,10 @@ def page() -> None:
     labels = {k: _("{name}: {family}, {depth} blocks").format(
         name=k, family=_(s.family), depth=s.depth) for k, s in specs.items()}
 
-    def body() -> None:
-        """The live view: what changes every redraw (status, boundaries, curves) and what
-        changes rarely (diagrams, gradient bars, skip pills) are two fragments, so a browser
-        re-renders only the first each second."""
-        head = st.container()
-        main = st.container(key="pg_main")
-        c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
-        below = st.container()
-        with c_bound:
-            live.fragment(run, lambda snap: _draw_live(run, snap, data, specs, labels,
-                                                       head, c_curves), key="pg_live_fragment")
-        with c_net:
-            live.fragment(run, lambda snap: _draw_steady(run, snap, specs, labels, below),
-                          key="pg_steady_fragment", lead=False, every=STEADY_EVERY)
+    def draw(snap: live.Snapshot) -> None:
+        _draw(run, snap, data, specs, labels)
 
-    live.panel(run, "pg", body, PANEL, container=buttons_row, on_reset=_forget_pills)
+    live.fragment(run, draw, key="pg_live_fragment")
     if dataset not in TOY_SETS:
         st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
     export.playground_section(session.PlaygroundRun(run))
@@ -170,83 +157,70 @@ def _on_diagram(run: live.Live, name: str, key: str) -> None:
     if blocks:
         _toggle(run, name, blocks)
     st.session_state["pg_net_gen"] = st.session_state.get("pg_net_gen", 0) + 1
-    live.rerun_panel(PANEL)  # the boundaries and curves show the change at once
 
 
 def _on_pills(run: live.Live, name: str, keys: list[str], n: int) -> None:
     on = {b for key in keys for b in (st.session_state.get(key) or [])}
     run.handle.set_skips(name, [b in on for b in range(1, n + 1)])
     live.after_change(run)
-    live.rerun_panel(PANEL)
 
 
 def _on_all(run: live.Live, name: str, value: bool, n: int) -> None:
     run.handle.set_skips(name, [value] * n)
     live.after_change(run)
-    live.rerun_panel(PANEL)
 
 
-def _draw_live(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
-               head, c_curves) -> None:
-    """Every redraw: divergence notices and the status line (in `head`, above the row), each
-    model's accuracy and boundary (here), the curves (in `c_curves`)."""
+def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) -> None:
     names = list(specs)
-    with head:
-        for name in names:
-            div = snap.metrics.get(name, {}).get("diverged_at")
-            if div is not None:
-                st.error(_("Model {name} diverged at step {step}: the learning rate is too "
-                           "high for it. Lower it and press Reset.").format(name=name, step=div))
-        live.status(run, snap)
     for name in names:
-        acc = snap.metrics.get(name, {}).get("test_acc")
-        text = _("{name}: test accuracy **{acc}**").format(
-            name=name, acc="–" if acc is None else f"{acc:.1%}")
-        st.container(key=f"pg_acc_{name}").markdown(text)
-        if snap.boundary:
-            switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
-            charts.show(_slow(run, snap, f"boundary_{name}", (id(data), *switched),
-                              lambda n=name: figs.boundary_spec(
-                                  snap.boundary[n], data, "", height=ROW_HEIGHT - 30,
-                                  live=snap.running), CHART_EVERY),
-                        f"pg_boundary_{name}", restyle=False, live=True)
+        div = snap.metrics.get(name, {}).get("diverged_at")
+        if div is not None:
+            st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
+                       "for it. Lower it and press Reset.").format(name=name, step=div))
+    live.status(run, snap)
+    gen = st.session_state.get("pg_net_gen", 0)
+    main = st.container(key="pg_main")
+    c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
+    for name in names:
+        key = f"pg_net_{name}_{gen}"
+        with c_net:
+            charts.show(_diagram(run, snap, name, labels[name]), key, restyle=False,
+                        on_select=lambda n=name, k=key: _on_diagram(run, n, k),
+                        selection_mode="points")
+        with c_bound:
+            acc = snap.metrics.get(name, {}).get("test_acc")
+            text = _("{name}: test accuracy **{acc}**").format(
+                name=name, acc="–" if acc is None else f"{acc:.1%}")
+            st.container(key=f"pg_acc_{name}").markdown(text)
+            if snap.boundary:
+                switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
+                charts.show(_slow(run, snap, f"boundary_{name}", (id(data), *switched),
+                                  lambda n=name: figs.boundary_spec(
+                                      snap.boundary[n], data, "", height=ROW_HEIGHT - 30,
+                                      live=snap.running), CHART_EVERY),
+                            f"pg_boundary_{name}", restyle=False, live=True)
     if not snap.boundary:
-        st.caption(_("Decision boundaries are drawn for the 2D data sets."))
+        c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
         charts.show(_slow(run, snap, "curves", (tuple(labels.items()),),
                           lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT,
                                                    stacked=True), CHART_EVERY),
                     "pg_curves", restyle=False, live=True)
-
-
-def _draw_steady(run: live.Live, snap: live.Snapshot, specs: dict, labels: dict,
-                 below) -> None:
-    """Every STEADY_EVERY redraws (and at once after a toggle): the diagrams (here), the
-    gradient bars and the skip pills (in `below`, under the row)."""
-    names = list(specs)
-    gen = st.session_state.get("pg_net_gen", 0)
-    for name in names:
-        key = f"pg_net_{name}_{gen}"
-        charts.show(_diagram(run, snap, name, labels[name]), key, restyle=False,
-                    on_select=lambda n=name, k=key: _on_diagram(run, n, k),
-                    selection_mode="points")
-    with below:
-        last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
-        if all(last.values()):
-            skips = {k: tuple(v) for k, v in snap.skips.items()}
-            charts.show(_slow(run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
-                              lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250)),
-                        "pg_grads", restyle=False, live=True)
-            st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output "
-                         "is the whole signal, not a small correction to an identity path, so "
-                         "its weights often get larger gradients than a residual block's: "
-                         "large bars here do not mean a healthy gradient reaching the input "
-                         "(Gradient flow)."))
-        with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
-            st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. "
-                         "They change the trained model at once, without retraining."))
-            for name in names:  # one above the other: a row of ten pills needs ~440 px
-                _pills(run, snap, name)
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
+    if all(last.values()):
+        skips = {k: tuple(v) for k, v in snap.skips.items()}
+        charts.show(_slow(run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
+                          lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250)),
+                    "pg_grads", restyle=False, live=True)
+        st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
+                     "the whole signal, not a small correction to an identity path, so its "
+                     "weights often get larger gradients than a residual block's: large bars "
+                     "here do not mean a healthy gradient reaching the input (Gradient flow)."))
+    with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
+        st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
+                     "change the trained model at once, without retraining."))
+        for name in names:  # one above the other: a row of ten pills needs ~440 px
+            _pills(run, snap, name)
 
 
 def _slow(run: live.Live, snap: live.Snapshot, key: str, what: tuple,
