@@ -55,7 +55,8 @@ function themed(layout) {
 // A training boundary changes only its picture (one layout image, a PNG data URL): put the new
 // picture in place as Plotly itself would (the <image>'s xlink:href and the node's _imgSrc,
 // and the source in the plot's layouts, so a later Plotly.react sees it as drawn) instead of a
-// whole Plotly.react (~30 ms of a browser's CPU, each second, per boundary).
+// whole Plotly.react (about 7 ms of a tab's CPU per boundary and redraw: measured, 6 % of a
+// training Playground tab's renderer time).
 const PNG = /"data:image[^"]*"/g;  // as JSON writes it ("/" may be written as \\u002f)
 function swapPicture(div, figure, fig) {
   const images = fig.layout.images || [];
