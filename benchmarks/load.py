@@ -5,8 +5,11 @@ default 20, the same for A and B so the pair trains stacked as the default pair 
 presses Start and trains to the step
 limit. Checks: every session finishes, each sees only its own state (its model A's depth in
 the boundary title, its own step counter ending exactly at the limit), no exception box.
-Reports p50/p95 of open -> first chart and Start -> first live update, the time to finish,
-and the server's resident memory (sampled every 0.5 s; psutil if present, else /proc).
+Reports p50/p95 of open -> first chart and Start -> first live update (timed in the page:
+browser_utils.WATCH, no polling of its text), the time to finish, the cores used by the
+server + workers and by Chromium (in all, and while every session trains), and the server's
+resident memory (sampled every 0.5 s; psutil if present, else /proc). A failed session leaves
+its screenshot, URL and console under artifacts/load/, beside the server's log.
 
   .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--nice-browser] [--json]
 
