@@ -51,7 +51,6 @@ WATCH = """(steps) => {
     if (text.includes(done)) { w.finished = performance.now(); obs.disconnect(); }
   }).observe(main, {subtree: true, childList: true, characterData: true});
 }"""
-MOVED = "() => window.__rv.moved !== null"
 FINISHED = "() => window.__rv.finished !== null"
 SINCE_CLICK = "() => [(window.__rv.moved - window.__rv.click) / 1000, " \
               "(window.__rv.finished - window.__rv.click) / 1000]"
