@@ -8,8 +8,9 @@ process only sends commands and reads snapshots (its CPU per step is tiny).
   pair), not forks (torch and Streamlit threads do not survive a fork) and not
   multiprocessing spawns (those re-run the parent's `__main__`, which under Streamlit is
   the page script). One torch thread each, at most `bound` of them (env RESVIZ_WORKERS, default the number
-  of cores). The first is started when the executor is made, and one spare is kept warm
-  while there is room, so Start -> first update does not wait for `import torch`.
+  of cores). Two are started when the executor is made (the first run's and a spare), and
+  one spare is kept warm while there is room, so neither a new tab's first snapshot nor
+  Start -> first update waits for `import torch`.
 - A run lives in one worker; commands go in over the worker's pipe, snapshots come back
   on it and a reader thread keeps the newest per run. A worker hosting several runs gives
   each running run a time slice in turn (round robin).
@@ -193,7 +194,10 @@ class LocalExecutor:
         self._job_threads: ThreadPoolExecutor | None = None
         self._job_local = threading.local()
         self._closed = False
-        self._ensure_spare()
+        # the first run's worker and, already warming, the spare the second run will take (a
+        # spare started only when the first run opened was still importing torch when a
+        # second tab opened a second later: its first snapshot took 3 s instead of 0.25 s)
+        self._ensure_spare(extra=1)
         self._janitor = threading.Thread(target=self._janitor_loop, daemon=True,
                                          name="resviz-engine-janitor")
         self._janitor.start()
@@ -219,13 +223,13 @@ class LocalExecutor:
                          name=f"resviz-reader-{proc.pid}").start()
         return w
 
-    def _ensure_spare(self) -> None:
-        """Keep `spare` idle workers warm while under the bound."""
+    def _ensure_spare(self, extra: int = 0) -> None:
+        """Keep `spare` (+ `extra`) idle workers warm while under the bound."""
         with self._lock:
             if self._closed:
                 return
             idle = sum(1 for w in self._workers if w.alive and not w.runs)
-            while idle < self.spare and len(self._alive()) < self.bound:
+            while idle < self.spare + extra and len(self._alive()) < self.bound:
                 self._spawn()
                 idle += 1
 
