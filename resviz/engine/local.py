@@ -8,9 +8,9 @@ process only sends commands and reads snapshots (its CPU per step is tiny).
   pair), not forks (torch and Streamlit threads do not survive a fork) and not
   multiprocessing spawns (those re-run the parent's `__main__`, which under Streamlit is
   the page script). One torch thread each, at most `bound` of them (env RESVIZ_WORKERS, default the number
-  of cores). Two are started when the executor is made (the first run's and a spare), and
-  one spare is kept warm while there is room, so neither a new tab's first snapshot nor
-  Start -> first update waits for `import torch`.
+  of cores). The first is started when the executor is made, a spare as soon as it is
+  ready, and one spare is kept warm while there is room, so neither a new tab's first
+  snapshot nor Start -> first update waits for `import torch`.
 - A run lives in one worker; commands go in over the worker's pipe, snapshots come back
   on it and a reader thread keeps the newest per run. A worker hosting several runs gives
   each running run a time slice in turn (round robin).
@@ -194,10 +194,7 @@ class LocalExecutor:
         self._job_threads: ThreadPoolExecutor | None = None
         self._job_local = threading.local()
         self._closed = False
-        # the first run's worker and, already warming, the spare the second run will take (a
-        # spare started only when the first run opened was still importing torch when a
-        # second tab opened a second later: its first snapshot took 3 s instead of 0.25 s)
-        self._ensure_spare(extra=1)
+        self._ensure_spare()  # the first run's worker; its spare starts when it is ready
         self._janitor = threading.Thread(target=self._janitor_loop, daemon=True,
                                          name="resviz-engine-janitor")
         self._janitor.start()
@@ -245,6 +242,14 @@ class LocalExecutor:
             op = msg[0]
             if op == "hello":
                 w.ready = True
+                if not self._runs:
+                    # the first worker is ready and no run has come yet: warm the spare the
+                    # second run will take now, not when the first run opens (a spare started
+                    # then was still importing torch when a second tab opened a second later:
+                    # its first snapshot took 3 s, not 0.25 s). Not at once with the first: on
+                    # a fresh server, two imports of torch beside the server's held back the
+                    # first worker, and Start, by seconds (benchmarks/bench_cold.py).
+                    self._ensure_spare(extra=1)
             elif op == "snap":
                 with self._lock:
                     run = self._runs.get(msg[1])
