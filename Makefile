@@ -21,7 +21,7 @@ redis:
 	  || echo "could not install redis-server: shared-store tests will be skipped"
 
 app: install
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.serve --server.port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,7 @@ import streamlit as st
 
 from resviz.device import DeviceError, freeze_heap, limit_threads
 from resviz.i18n import _
-from ui import layout, live
+from ui import boot, layout
 from ui.nav import PAGES
 
 # A local file, not ":material/...:" (which the browser fetches from fonts.gstatic.com) nor an
@@ -21,12 +21,12 @@ try:
 except DeviceError as e:  # a bad RESVIZ_THREADS: say so and go on with one thread
     limit_threads(1)
     threads_error = str(e)
+boot.preload()  # once per server, before any figure: the engine's worker and every page's imports
 st.set_page_config(page_title="ResViz", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state=layout.sidebar_state())
 if threads_error:
     st.warning(_("{error}; using one thread.").format(error=threads_error))
 layout.language_from_url()
-live.prewarm()  # the engine's workers warm up while the class looks at the first page
 pages = [st.Page(p.path, title=_(p.title), icon=p.icon, url_path=p.url, default=i == 0)
          for i, p in enumerate(PAGES)]
 current = st.navigation(pages, position=layout.nav_position())

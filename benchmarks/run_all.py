@@ -1,6 +1,6 @@
 """Run every benchmark script in turn (`make bench`), each as `python benchmarks/<x>.py`.
 
-Browser benchmarks (bench_browser.py, load.py) need Chromium and start their own server;
+Browser benchmarks (bench_browser.py, bench_cold.py, load.py) need Chromium and start their own server;
 they are skipped, with the reason, when Chromium is missing. `--quick` gives each script
 small arguments (a smoke run); without it every script runs with its own defaults.
 
@@ -26,9 +26,10 @@ QUICK = {
     "bench_paths": ["--depth", "12", "--samples", "10", "--steps", "20"],
     "bench_engine": ["--steps", "100", "--concurrent", "1,2"],
     "bench_browser": ["--runs", "1"],
+    "bench_cold": ["--repeats", "1"],
     "load": ["--users", "2", "--steps", "50"],
 }
-BROWSER = {"bench_browser", "load"}
+BROWSER = {"bench_browser", "bench_cold", "load"}
 
 
 def main() -> int:

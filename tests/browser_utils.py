@@ -92,12 +92,15 @@ def wait_health(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 @contextmanager
 def streamlit_server(port: int | None = None, env: dict[str, str] | None = None,
-                     log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `streamlit run app.py` on a free local port; yield (base URL, process); stop it after."""
+                     log: Path | None = None, launcher: bool = False
+                     ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `streamlit run app.py` (or, with `launcher`, `python -m ui.serve` as `make app`
+    does) on a free local port; yield (base URL, process); stop it after."""
     port = port or free_port()
     full_env = {**os.environ, "RESVIZ_THREADS": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *SERVER_FLAGS]
+    serve = ["ui.serve"] if launcher else ["streamlit", "run", "app.py"]
+    cmd = [sys.executable, "-m", *serve, "--server.port", str(port), *SERVER_FLAGS]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:

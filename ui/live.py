@@ -12,7 +12,6 @@ every section below it and the buttons show the final state.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,17 +76,6 @@ class Live:
             if self.lost or (snap is not None and done(snap)) or time.monotonic() > end:
                 return snap
             time.sleep(0.01)
-
-
-_prewarmed = threading.Event()
-
-
-def prewarm() -> None:
-    """Start the engine (its first worker imports torch and warms up, ~3 s) in the background
-    when the app first runs, so the first Start on a fresh server does not wait for it."""
-    if not _prewarmed.is_set():
-        _prewarmed.set()
-        threading.Thread(target=executor, daemon=True, name="resviz-prewarm").start()
 
 
 def _open(config: RunConfig, setup: Callable[[Any], None] | None) -> Any:
