@@ -102,7 +102,7 @@ def main() -> None:
 
     global proc_pid
     bare = bare_cpu_ms_per_pair_step()
-    with bu.streamlit_server() as (base, proc), sync_playwright() as p:
+    with bu.streamlit_server(launcher=True) as (base, proc), sync_playwright() as p:
         proc_pid = proc.pid
         browser = bu.launch(p)
         runs = [one_run(browser, base) for _ in range(args.runs)]

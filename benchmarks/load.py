@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import browser_utils as bu  # noqa: E402
 
 TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session still ends
+LAUNCHER = os.environ.get("RESVIZ_LOAD_PLAIN") is None  # `make app` (ui.serve), as a class runs it
 SHOTS = bu.ROOT / "artifacts" / "load"  # failed sessions' screenshots, URLs, consoles; server log
 START_MS = 300_000  # a page not drawn, or its Start not enabled, within 5 min: that session fails
 
@@ -164,7 +165,7 @@ def main() -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("failed_*"):  # only this run's failures are left to read
         old.unlink()
-    with bu.streamlit_server(log=SHOTS / "server.log") as (base, proc):
+    with bu.streamlit_server(log=SHOTS / "server.log", launcher=LAUNCHER) as (base, proc):
         def sample() -> None:
             while not stop.is_set():
                 samples.append(bu.rss_bytes(proc.pid))

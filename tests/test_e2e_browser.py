@@ -2,7 +2,7 @@
 their controls (buttons, diagram clicks, keyboard), and the Playground fits a projector.
 
 Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded browser) against
-`streamlit run app.py` on a free local port. Screenshots land in artifacts/screenshots/
+`python -m ui.serve` (what `make app` runs) on a free local port. Screenshots land in artifacts/screenshots/
 (git-ignored). Without Chromium the tests skip locally but FAIL in CI (env var CI set).
 """
 
@@ -35,7 +35,7 @@ def server() -> Iterator[str]:
             pytest.fail(f"browser tests must run in CI: {why}")
         pytest.skip(why)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with bu.streamlit_server(log=SHOTS.parent / "streamlit.log") as (base, _proc):
+    with bu.streamlit_server(log=SHOTS.parent / "streamlit.log", launcher=True) as (base, _proc):
         yield base
 
 

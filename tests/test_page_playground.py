@@ -201,3 +201,25 @@ def test_a_lost_worker_gives_a_message_and_restart_works() -> None:
     at.button(key="pg_restart").click().run()
     no_exception(at)
     assert not at.error and step(at) == 0
+
+
+def test_every_control_carries_its_value_as_its_default():
+    """A browser that holds no state for a widget (it never mounted the element that carried
+    the value, e.g. when a second run's elements replaced the first's on a crowded machine)
+    starts it at the element's default. Each control's default is therefore its own value:
+    left at Streamlit's (index 0, a slider's minimum), 10-tab load runs saw a session's
+    controls drop to depth 1, width 4, 50 steps and lr 1e-4 after Start."""
+    at = open_page(PAGE, {**SMALL, "a_depth": "6", "pg_lr": "0.003", "pg_noise": "0.2"})
+    no_exception(at)
+    assert at.selectbox(key="a_depth").value == 6
+    for w in at.selectbox:
+        assert w.proto.default == w.index, w.key
+    for w in at.slider:
+        assert list(w.proto.default) == [w.value], w.key
+    for w in at.select_slider:
+        assert w.options[int(w.proto.default[0])] == str(w.value), w.key
+    for w in at.toggle:
+        assert w.proto.default == w.value, w.key
+    assert at.slider(key="pg_noise").proto.default == [0.2]
+    at.selectbox(key="a_depth").set_value(9).run()  # a change moves the default with it
+    assert at.selectbox(key="a_depth").options[at.selectbox(key="a_depth").proto.default] == "9"

@@ -142,12 +142,25 @@ def _publish(key: str, default: Any) -> Any:
     return value
 
 
+def _index(key: str, options: Sequence[Any]) -> int:
+    """The position of the widget's value in its options: passed as its default (below)."""
+    value = st.session_state[key]
+    return next((i for i, o in enumerate(options) if o == value), 0)
+
+
+# Every widget is given its own current value as its default (index=/value=). A browser that
+# holds no state for a widget (it never mounted the element that carried the value) starts it
+# at the element's default; left at the widget's own default (index 0, a slider's minimum),
+# 10-tab load runs saw every control of a session drop to depth 1, width 4, 50 steps, lr 1e-4
+# after Start, and the run rebuilt (benchmarks/load.py). With a key, the default is not part
+# of the widget's identity (Streamlit >= 1.50), so passing the value changes nothing else.
 def select(key: str, label: str, options: Sequence[Any], default: Any,
            fmt: Callable[[Any], str] | None = None, container: Any = st, **kw: Any) -> Any:
     _initial(key, default, type(default), options=options)
     if _skip(key, label):
         return _publish(key, default)
-    container.selectbox(label, options, key=key, format_func=fmt or str, **kw)
+    container.selectbox(label, options, key=key, format_func=fmt or str,
+                        index=_index(key, options), **kw)
     return _publish(key, default)
 
 
@@ -156,7 +169,8 @@ def radio(key: str, label: str, options: Sequence[Any], default: Any,
     _initial(key, default, type(default), options=options)
     if _skip(key, label):
         return _publish(key, default)
-    container.radio(label, options, key=key, format_func=fmt or str, **kw)
+    container.radio(label, options, key=key, format_func=fmt or str,
+                    index=_index(key, options), **kw)
     return _publish(key, default)
 
 
@@ -166,7 +180,7 @@ def slider(key: str, label: str, lo: int | float, hi: int | float, default: int 
     _initial(key, default, kind, lo, hi)
     if _skip(key, label):
         return _publish(key, default)
-    container.slider(label, kind(lo), kind(hi), key=key,
+    container.slider(label, kind(lo), kind(hi), key=key, value=st.session_state[key],
                      step=None if step is None else kind(step), **kw)
     return _publish(key, default)
 
@@ -176,7 +190,7 @@ def select_slider(key: str, label: str, options: Sequence[Any], default: Any,
     _initial(key, default, type(default), options=options)
     if _skip(key, label):
         return _publish(key, default)
-    container.select_slider(label, options, key=key, **kw)
+    container.select_slider(label, options, key=key, value=st.session_state[key], **kw)
     return _publish(key, default)
 
 
@@ -184,7 +198,7 @@ def toggle(key: str, label: str, default: bool, container: Any = st, **kw: Any) 
     _initial(key, default, bool)
     if _skip(key, label):
         return _publish(key, default)
-    container.toggle(label, key=key, **kw)
+    container.toggle(label, key=key, value=st.session_state[key], **kw)
     return _publish(key, default)
 
 
