@@ -89,7 +89,3 @@ def warm_pages() -> None:
     preload()
     for module, names in page_imports():
         _import(module, names)
-
-
-def preloaded() -> bool:
-    return _done.is_set()
