@@ -21,7 +21,7 @@ try:
 except DeviceError as e:  # a bad RESVIZ_THREADS: say so and go on with one thread
     limit_threads(1)
     threads_error = str(e)
-boot.preload()  # once per server, before any figure: the engine's worker and every page's imports
+boot.preload()  # once per server, before any figure: starts the engine; imports what plotly reads unlocked
 st.set_page_config(page_title="ResViz", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state=layout.sidebar_state())
 if threads_error:
