@@ -88,3 +88,53 @@ def test_removed_node_loses_its_run_without_raising(cluster):
     c.remove_node(second)
     s = h.wait(lambda s: s.state == "lost", timeout=60)
     assert s is not None and s.state == "lost" and h.lost == LOST_WORKER
+
+
+def test_the_cli_sends_its_heavy_parts_to_the_cluster(cluster, monkeypatch, capsys):
+    """With RAY_ADDRESS set, `python -m resviz degradation`, `orderings` and `landscape` run
+    their heavy parts as Ray tasks (one per depth, one per ordering, the landscape as one),
+    with the numbers the same command gives in its own process. No results store, so nothing
+    is read back instead."""
+    import json
+
+    import resviz.__main__ as cli
+    import resviz.engine as engine
+
+    c, _second, ex = cluster
+    monkeypatch.setenv("RESVIZ_NO_STORE", "1")
+    commands = {
+        "degradation": ["degradation", "--depths", "2,3", "--seeds", "1", "--steps", "5",
+                        "--width", "4", "--samples", "40", "--json"],
+        "orderings": ["orderings", "--depth", "2", "--width", "4", "--samples", "40", "--steps",
+                      "2", "--seeds", "1", "--json"],
+        "landscape": ["landscape", "--depth", "2", "--width", "4", "--steps", "3", "--samples",
+                      "40", "--grid", "3", "--line-points", "3", "--json"],
+    }
+
+    def numbers(argv: list[str]) -> dict:
+        assert cli.main(argv) == 0
+        out = json.loads(capsys.readouterr().out)
+        if argv[0] == "degradation":
+            return {"rows": [{k: v for k, v in r.items() if "second" not in k}
+                             for r in out["rows"]]}
+        if argv[0] == "orderings":
+            return {k: out[k] for k in ("test_error", "train_loss", "per_seed", "curves")}
+        return {k: out[k] for k in ("landscape", "train_loss", "test_acc")}
+
+    here = {name: numbers(argv) for name, argv in commands.items()}
+    sent: list[str] = []
+    submit = ex.submit_job
+
+    def counting(fn, *args, **kw):
+        sent.append(fn.__name__)
+        return submit(fn, *args, **kw)
+
+    monkeypatch.setattr(ex, "submit_job", counting)
+    monkeypatch.setattr(engine, "_executor", ex)
+    monkeypatch.setenv("RAY_ADDRESS", c.address)
+    there = {name: numbers(argv) for name, argv in commands.items()}
+    from resviz.spec import ORDERINGS
+
+    assert sorted(sent) == sorted(["compute", "run_group", "run_group",
+                                   *["train_ordering"] * len(ORDERINGS)])
+    assert there == here

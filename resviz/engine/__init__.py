@@ -22,7 +22,7 @@ from resviz.engine.kinds import KINDS
 from resviz.engine.probes import PROBES
 
 __all__ = ["KINDS", "PROBES", "Executor", "RunConfig", "RunHandle", "Snapshot", "executor",
-           "reset_executor"]
+           "on_cluster", "reset_executor"]
 
 
 class Executor(Protocol):
@@ -43,12 +43,19 @@ _lock = threading.Lock()
 _executor: Executor | None = None
 
 
+def on_cluster() -> bool:
+    """Whether RAY_ADDRESS names a Ray cluster. The executor is then a RayExecutor, and the CLI
+    sends its heavy parts there as tasks (a sweep's depths, the orderings, a landscape), as
+    the pages do; without it a CLI command computes in its own process."""
+    return bool(os.environ.get("RAY_ADDRESS"))
+
+
 def executor() -> Executor:
     """The process-wide executor, made on first use (which also starts a warm worker)."""
     global _executor
     with _lock:
         if _executor is None:
-            if os.environ.get("RAY_ADDRESS"):
+            if on_cluster():
                 from resviz.engine.ray_exec import RayExecutor
 
                 _executor = RayExecutor(os.environ["RAY_ADDRESS"])

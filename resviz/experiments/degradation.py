@@ -310,4 +310,6 @@ def main(args: argparse.Namespace) -> dict:
     sw = SweepSpec(depths=parse_depths(args.depths), seeds=args.seeds, width=args.width,
                    norm=not args.no_norm, init=args.init, train=tspec)
     dev = str(resolve_device(args.device, batched=not args.sequential))
-    return sweep(sw, dev, batched=not args.sequential, cache=False)
+    from resviz.engine import on_cluster
+
+    return sweep(sw, dev, batched=not args.sequential, cache=False, engine=on_cluster())

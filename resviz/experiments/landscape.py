@@ -278,13 +278,27 @@ def main(args: argparse.Namespace) -> dict:
     spec, tspec = specs_from_args(args)
     lspec = LandscapeSpec(grid=args.grid, span=args.span, seed=args.direction_seed,
                           line_points=args.line_points)
-    device = resolve_device(args.device, batched=True)
-    t0 = time.perf_counter()
-    models, final = train_models({"model": spec}, tspec, resolve_device(args.device))
     hspec = HessianSpec(grid=args.hessian_grid, iters=args.lanczos_iters) if args.hessian else None
+    job = (spec, tspec, lspec, hspec, args.device, args.method)
+    from resviz.engine import on_cluster
+
+    if on_cluster():  # a Ray task on the cluster, as the page's landscapes are
+        from resviz.engine import jobs
+
+        return jobs.run(compute, *job)
+    return compute(*job)
+
+
+def compute(spec: NetworkSpec, tspec: TrainSpec, lspec: LandscapeSpec,
+            hspec: HessianSpec | None, device_name: str, method: str) -> dict:
+    """Train the model, then its landscape (and Li et al.'s Hessian map with `hspec`), on the
+    device resolved where this runs: the CLI's result, plain data."""
+    device = resolve_device(device_name, batched=True)
+    t0 = time.perf_counter()
+    models, final = train_models({"model": spec}, tspec, resolve_device(device_name))
     t1 = time.perf_counter()
     result = models_landscapes(models, {"model": spec}, tspec, lspec, device=device,
-                               method=args.method)["model"]
+                               method=method)["model"]
     out = {"spec": spec.to_dict(), "train": tspec.to_dict(), **final["model"],
            "landscape": {"grid": lspec.grid, "span": lspec.span, "direction_seed": lspec.seed,
                          **to_plain(result)},

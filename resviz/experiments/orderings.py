@@ -214,5 +214,7 @@ def main(args: argparse.Namespace) -> dict:
     net = DEFAULT_NET.replace(depth=args.depth, width=args.width)
     tspec = DEFAULT_TRAIN.replace(dataset=args.dataset, n_samples=args.samples, steps=args.steps,
                                   lr=args.lr, eval_every=max(1, args.steps))
-    result = run(net, tspec, seeds=tuple(range(max(1, args.seeds))))
+    from resviz.engine import on_cluster
+
+    result = run(net, tspec, seeds=tuple(range(max(1, args.seeds))), engine=on_cluster())
     return {**result, "verdict": verdict(result)}
