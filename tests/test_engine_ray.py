@@ -99,8 +99,9 @@ def test_the_cli_sends_its_heavy_parts_to_the_cluster(cluster, monkeypatch, caps
 
     import resviz.__main__ as cli
     import resviz.engine as engine
+    from resviz.engine.ray_exec import RayExecutor
 
-    c, _second, ex = cluster
+    c, _second, _ex = cluster
     monkeypatch.setenv("RESVIZ_NO_STORE", "1")
     commands = {
         "degradation": ["degradation", "--depths", "2,3", "--seeds", "1", "--steps", "5",
@@ -123,16 +124,20 @@ def test_the_cli_sends_its_heavy_parts_to_the_cluster(cluster, monkeypatch, caps
 
     here = {name: numbers(argv) for name, argv in commands.items()}
     sent: list[str] = []
-    submit = ex.submit_job
+    submit = RayExecutor.submit_job
 
-    def counting(fn, *args, **kw):
+    def counting(self, fn, *args, **kw):
         sent.append(fn.__name__)
-        return submit(fn, *args, **kw)
+        return submit(self, fn, *args, **kw)
 
-    monkeypatch.setattr(ex, "submit_job", counting)
-    monkeypatch.setattr(engine, "_executor", ex)
+    monkeypatch.setattr(RayExecutor, "submit_job", counting)
     monkeypatch.setenv("RAY_ADDRESS", c.address)
-    there = {name: numbers(argv) for name, argv in commands.items()}
+    engine.reset_executor()  # the next executor() is a RayExecutor on this (connected) cluster
+    try:
+        there = {name: numbers(argv) for name, argv in commands.items()}
+        assert isinstance(engine.executor(), RayExecutor)
+    finally:
+        engine.reset_executor()
     from resviz.spec import ORDERINGS
 
     assert sorted(sent) == sorted(["compute", "run_group", "run_group",
