@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from resviz.data import Dataset
+from resviz.flatparams import FlatParams
 from resviz.models import ResVizNet, build
 from resviz.registry import ACTIVATIONS
 from resviz.spec import NetworkSpec, TrainSpec
@@ -65,6 +66,17 @@ def batchable(specs: Sequence[NetworkSpec]) -> bool:
     return True
 
 
+def _compute_shape(key: str, v: torch.Tensor, names: Mapping[str, object]) -> tuple[int, ...]:
+    """The shape StackedNet's forward uses a stacked tensor v (M, *shape) in: a batch norm's
+    weight and bias (M*W,), as F.batch_norm takes them (see _bn); a linear bias (M, out, 1),
+    to add to (M, out, B); a weight (M, out, in), as is."""
+    if key.rsplit(".", 1)[0] + ".running_mean" in names:
+        return (v.numel(),)
+    if key.endswith(".bias"):
+        return (*v.shape, 1)
+    return tuple(v.shape)
+
+
 class StackedNet:
     """M ResVizNets of one shape as stacked tensors; forward maps (B, in) to (M, classes, B)."""
 
@@ -77,19 +89,46 @@ class StackedNet:
         self.act = ACTIVATIONS[s0.activation].fn
         self.training = True
         states = [build(s).state_dict() for s in specs]
+        # t: every tensor as the M models' own, (M, *shape), for reading and writing one model;
+        # leaf: the trained ones in the shape the forward uses them (see _compute_shape), so
+        # a step builds no view or unsqueeze nodes. A trained t[k] is a view of leaf[k], and
+        # every leaf lives in one flat buffer (resviz.flatparams): one optimiser call a step.
         self.t: dict[str, torch.Tensor] = {}
+        self.leaf: dict[str, torch.Tensor] = {}
         for k in states[0]:
             v = torch.stack([st[k] for st in states]).to(device)
-            if v.is_floating_point() and "running" not in k and not k.endswith(".skip"):
-                v.requires_grad_(True)
             self.t[k] = v
+            if v.is_floating_point() and "running" not in k and not k.endswith(".skip"):
+                shape = _compute_shape(k, v, states[0])
+                self.leaf[k] = v.reshape(shape).clone().requires_grad_(True)
+        self.keys = list(self.leaf)
+        self.flat = FlatParams(
+            self.parameters(),
+            [self._group(k).expand(self.t[k].shape).reshape(self.leaf[k].shape) for k in self.keys],
+            self.m * self.depth + 1)
+        for k in self.keys:
+            self.t[k] = self.leaf[k].detach().view(self.t[k].shape)
+        self._running = {k[:-len(".running_mean")]: (v.view(-1), self.t[k[:-4] + "var"].view(-1))
+                         for k, v in self.t.items() if k.endswith(".running_mean")}
+        self._skip = [self.t[f"blocks.{i}.skip"].view(-1, 1, 1) for i in range(self.depth)]
+        self._counters = [v for k, v in self.t.items() if k.endswith("num_batches_tracked")]
+
+    def _group(self, key: str) -> torch.Tensor:
+        """Gradient-norm groups: (model i, block b) is i * depth + b, broadcast over a stacked
+        block tensor (M, ...); the stem and head go to one spare group past them."""
+        if not key.startswith("blocks."):
+            return torch.tensor(self.m * self.depth)
+        b, ndim = int(key.split(".")[1]), self.t[key].dim()
+        return (torch.arange(self.m) * self.depth + b).view(self.m, *[1] * (ndim - 1))
 
     def parameters(self) -> list[torch.Tensor]:
-        return [v for v in self.t.values() if v.requires_grad]
+        """The trained leaves, in `keys` order; they live in `flat.flat` (resviz.flatparams)."""
+        return [self.leaf[k] for k in self.keys]
 
-    def block_parameters(self) -> list[list[torch.Tensor]]:
-        return [[v for k, v in self.t.items() if v.requires_grad and k.startswith(f"blocks.{i}.")]
-                for i in range(self.depth)]
+    def model_shaped(self, buf: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A buffer laid out as the flat parameters (their gradient, an optimiser moment) as
+        each key's (M, *shape) view."""
+        return {k: v.view(self.t[k].shape) for k, v in zip(self.keys, self.flat.split(buf))}
 
     def skips(self, i: int) -> list[bool]:
         """Model i's skip mask (the `skip` buffers, 1.0 = on)."""
@@ -103,15 +142,10 @@ class StackedNet:
 
     def block_grad_norms(self) -> list[list[float]]:
         """Per model, the L2 norm of each block's parameter gradient (as resviz.train's
-        block_grad_norms gives a lone model). Same-shape blocks hold equally many numbers,
-        so one cat and a (M, depth, per_block) view do every block and model at once."""
-        m = self.m
-        grads = [p.grad.reshape(m, -1) if p.grad is not None else torch.zeros_like(p).reshape(m, -1)
-                 for blk in self.block_parameters() for p in blk]
-        if not grads:
-            return [[0.0] * self.depth for _ in range(m)]
-        flat = torch.cat(grads, 1).view(m, self.depth, -1)
-        return flat.pow(2).sum(2).sqrt().tolist()
+        block_grad_norms gives a lone model), from the gathered flat gradient
+        (`flat.gather_grads()` after backward): one index_add over every model and block."""
+        m, d = self.m, self.depth
+        return self.flat.group_norms()[:m * d].view(m, d).tolist()
 
     def train(self, mode: bool = True) -> StackedNet:
         self.training = mode
@@ -119,17 +153,16 @@ class StackedNet:
 
     def _lin(self, h: torch.Tensor, name: str) -> torch.Tensor:
         """(M, in, B) -> (M, out, B): the weights (M, out, in) multiply from the left."""
-        return torch.baddbmm(self.t[name + ".bias"].unsqueeze(2), self.t[name + ".weight"], h)
+        return torch.baddbmm(self.leaf[name + ".bias"], self.leaf[name + ".weight"], h)
 
     def _bn(self, h: torch.Tensor, name: str) -> torch.Tensor:
         """(M, W, B) viewed as (1, M*W, B): one batch_norm call, stats per (model, unit)."""
         if not self.norm:
             return h
         m, w, b = h.shape
-        t = self.t
-        out = F.batch_norm(h.reshape(1, m * w, b), t[name + ".running_mean"].view(-1),
-                           t[name + ".running_var"].view(-1), t[name + ".weight"].view(-1),
-                           t[name + ".bias"].view(-1), self.training, BN_MOMENTUM, BN_EPS)
+        mean, var = self._running[name]
+        out = F.batch_norm(h.reshape(1, m * w, b), mean, var, self.leaf[name + ".weight"],
+                           self.leaf[name + ".bias"], self.training, BN_MOMENTUM, BN_EPS)
         return out.view(m, w, b)
 
     def count_batch(self) -> None:
@@ -137,25 +170,25 @@ class StackedNet:
         if self.norm and self.training:
             torch._foreach_add_(self._counters, 1)
 
-    @property
-    def _counters(self) -> list[torch.Tensor]:
-        return [v for k, v in self.t.items() if k.endswith("num_batches_tracked")]
-
     def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
         """The five orderings of resviz.blocks.ResidualBlock, on stacked tensors."""
         p, a, o = f"blocks.{i}.", self.act, self.ordering
-        skip = self.t[p + "skip"].view(-1, 1, 1)
+        skip = self._skip[i]  # (M, 1, 1): 1.0 = this model's skip is on, 0.0 = off
+
+        def add(r: torch.Tensor) -> torch.Tensor:  # x * skip + r, one node (skip is 0 or 1: exact)
+            return torch.addcmul(r, x, skip)
+
         w1, w2 = (lambda h: self._lin(h, p + "w1")), (lambda h: self._lin(h, p + "w2"))
         n1, n2 = (lambda h: self._bn(h, p + "n1")), (lambda h: self._bn(h, p + "n2"))
         if o == "original":
-            return a(x * skip + n2(w2(a(n1(w1(x))))))
+            return a(add(n2(w2(a(n1(w1(x)))))))
         if o == "bn_after_add":
-            return a(n2(x * skip + w2(a(n1(w1(x))))))
+            return a(n2(add(w2(a(n1(w1(x)))))))
         if o == "relu_before_add":
-            return x * skip + a(n2(w2(a(n1(w1(x))))))
+            return add(a(n2(w2(a(n1(w1(x)))))))
         if o == "relu_preact":
-            return x * skip + n2(w2(a(n1(w1(a(x))))))
-        return x * skip + w2(a(n2(w1(a(n1(x))))))  # full_preact
+            return add(n2(w2(a(n1(w1(a(x)))))))
+        return add(w2(a(n2(w1(a(n1(x)))))))  # full_preact
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Inputs (B, in) -> logits (M, classes, B).
@@ -201,7 +234,7 @@ class BatchedTrainer(LockstepBase):
         self._setup(data, spec, device)
         self._names = list(specs)
         self.net = StackedNet([specs[k] for k in self._names], self.device)
-        self.optimizer = make_optimizer(self.net.parameters(), spec)
+        self.optimizer = make_optimizer([self.net.flat.flat], spec)  # one buffer, one update
         self.records: dict[str, list[Record]] = {k: [] for k in self.names}
         self.diverged_at: dict[str, int | None] = dict.fromkeys(self.names)
         self._first: list[float] | None = None
@@ -238,6 +271,7 @@ class BatchedTrainer(LockstepBase):
         self.optimizer.zero_grad(set_to_none=True)
         losses = _losses(self.net(x), y)
         losses.sum().backward()
+        self.net.flat.gather_grads()
         values = losses.tolist()
         self._first = values if self._first is None else self._first
         grads = self.net.block_grad_norms()
@@ -313,15 +347,14 @@ class BatchedTrainer(LockstepBase):
             st.records = list(self.records[name])
             st.diverged_at = self.diverged_at[name]
             st.first_loss = None if self._first is None else self._first[i]
+            state = self.optimizer.state.get(self.net.flat.flat) or {}
+            per_key = {k: self.net.model_shaped(v)
+                       for k, v in state.items() if torch.is_tensor(v) and v.dim() > 0}
             for key, param in st.model.named_parameters():
-                stacked = self.net.t[key]
-                state = self.optimizer.state.get(stacked)
-                if not state:
-                    continue
-                st.optimizer.state[param] = {
-                    k: (v[i].clone() if torch.is_tensor(v) and v.dim() > 0 else
-                        v.clone() if torch.is_tensor(v) else v)
-                    for k, v in state.items()}
+                if state:
+                    st.optimizer.state[param] = {
+                        k: per_key[k][key][i].clone() if k in per_key else
+                        v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
         return tr
 
     @torch.no_grad()

@@ -55,12 +55,14 @@ def test_stacked_gradients_equal_each_models_own(data):
                  for f, s in (("plain", 0), ("residual", 1))]
         net = StackedNet(specs)
         _losses(net(x), y).sum().backward()
+        net.flat.gather_grads()
+        grads = net.model_shaped(net.flat.grad)
         for i, spec in enumerate(specs):
             m = build(spec).train()
             torch.nn.functional.cross_entropy(m(x), y).backward()
             scale = max(float(p.grad.abs().max()) for p in m.parameters())
             for n, p in m.named_parameters():  # float32 rounding relative to the model's scale
-                assert torch.allclose(net.t[n].grad[i], p.grad, rtol=0, atol=1e-5 * scale), (
+                assert torch.allclose(grads[n][i], p.grad, rtol=0, atol=1e-5 * scale), (
                     ordering, n)
 
 
@@ -134,3 +136,20 @@ def test_both_trainers_have_the_one_public_face(data):
         x, y = tr.test_set
         assert torch.equal(x, data.x_test) and torch.equal(y, data.y_test)
         assert set(tr.finals()) == {"A", "B"} and len(tr.history("A")[-1].grad_norms) == 2
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_to_trainer_continues_the_same_run(data, optimizer):
+    """A stacked run handed to the lockstep Trainer mid-run (a lesion or gate on a live
+    pair) continues as the stacked run would: weights, optimiser moments, batch stream."""
+    specs = {f: NetworkSpec(depth=4, width=8, norm=False, family=f, seed=3)
+             for f in ("plain", "residual")}
+    tspec = TrainSpec(steps=40, eval_every=10**6, optimizer=optimizer, lr=0.01)
+    kept, handed = BatchedTrainer(specs, data, tspec), BatchedTrainer(specs, data, tspec)
+    for _ in range(20):
+        kept.step(), handed.step()
+    seq = handed.to_trainer()
+    for _ in range(20):
+        a, b = kept.step(), seq.step()
+        for k in specs:
+            assert b[k].loss == pytest.approx(a[k].loss, rel=1e-4, abs=1e-6), (k, b[k].step)
