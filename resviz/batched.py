@@ -105,7 +105,7 @@ class StackedNet:
         self.flat = FlatParams(
             self.parameters(),
             [self._group(k).expand(self.t[k].shape).reshape(self.leaf[k].shape) for k in self.keys],
-            self.m * self.depth + 1)
+            self.m * self.depth)
         for k in self.keys:
             self.t[k] = self.leaf[k].detach().view(self.t[k].shape)
         self._running = {k[:-len(".running_mean")]: (v.view(-1), self.t[k[:-4] + "var"].view(-1))
@@ -115,9 +115,9 @@ class StackedNet:
 
     def _group(self, key: str) -> torch.Tensor:
         """Gradient-norm groups: (model i, block b) is i * depth + b, broadcast over a stacked
-        block tensor (M, ...); the stem and head go to one spare group past them."""
+        block tensor (M, ...); the stem and head are in none (-1)."""
         if not key.startswith("blocks."):
-            return torch.tensor(self.m * self.depth)
+            return torch.tensor(-1)
         b, ndim = int(key.split(".")[1]), self.t[key].dim()
         return (torch.arange(self.m) * self.depth + b).view(self.m, *[1] * (ndim - 1))
 
@@ -142,10 +142,9 @@ class StackedNet:
 
     def block_grad_norms(self) -> list[list[float]]:
         """Per model, the L2 norm of each block's parameter gradient (as resviz.train's
-        block_grad_norms gives a lone model), from the gathered flat gradient
-        (`flat.gather_grads()` after backward): one index_add over every model and block."""
-        m, d = self.m, self.depth
-        return self.flat.group_norms()[:m * d].view(m, d).tolist()
+        block_grad_norms gives a lone model), from the flat gradient: one gather and one
+        sum over every model and block."""
+        return self.flat.group_norms().view(self.m, self.depth).tolist()
 
     def train(self, mode: bool = True) -> StackedNet:
         self.training = mode
@@ -268,10 +267,9 @@ class BatchedTrainer(LockstepBase):
     def step(self) -> dict[str, Record]:
         t0 = time.perf_counter()
         x, y = self._batch()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.net.flat.zero_grad()
         losses = _losses(self.net(x), y)
         losses.sum().backward()
-        self.net.flat.gather_grads()
         values = losses.tolist()
         self._first = values if self._first is None else self._first
         grads = self.net.block_grad_norms()

@@ -54,8 +54,8 @@ def test_stacked_gradients_equal_each_models_own(data):
         specs = [NetworkSpec(depth=3, width=8, ordering=ordering, family=f, seed=s)
                  for f, s in (("plain", 0), ("residual", 1))]
         net = StackedNet(specs)
+        net.flat.zero_grad()
         _losses(net(x), y).sum().backward()
-        net.flat.gather_grads()
         grads = net.model_shaped(net.flat.grad)
         for i, spec in enumerate(specs):
             m = build(spec).train()

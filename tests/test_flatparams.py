@@ -33,9 +33,9 @@ def test_flat_update_equals_per_tensor_update(optimizer):
         opt_apart.zero_grad(set_to_none=True)
         _loss(apart, step).backward()
         opt_apart.step()
-        opt_flat.zero_grad(set_to_none=True)
+        opt_flat.zero_grad(set_to_none=True)  # as a trainer's shared code might; harmless
+        flat.zero_grad()
         _loss(flat_ps, step).backward()
-        flat.gather_grads()
         opt_flat.step()
     for a, b in zip(apart, flat_ps):
         assert torch.equal(a, b)  # elementwise maths: not one bit apart
@@ -54,18 +54,24 @@ def test_parameters_live_in_the_buffer():
 
 def test_group_norms_are_each_groups_gradient_norm():
     ps = _tensors(2)
-    # tensor 0 split by rows into groups 0, 1, 2; tensor 2 by its first index into 1, 2;
-    # tensors 1 and 3 whole into group 3
-    ids = [torch.arange(3).view(3, 1), torch.tensor(3), torch.tensor([1, 2]).view(2, 1, 1),
-           torch.tensor(3)]
-    flat = FlatParams(ps, ids, 4)
-    _loss(ps, 0).backward()
+    # (3, 4): rows into groups 0, 1 and none; (2, 3, 5): its first index into 2 and 0;
+    # (4,) into 1; (1,) into none. Each group holds 4 + 15 numbers... except as laid out:
+    # group 0 = row 0 (4) + [0] (15), group 1 = row 1 (4) + (4,) ... so sizes must agree
+    ids = [torch.tensor([0, 1, -1]).view(3, 1), torch.tensor(2), torch.tensor([2, 0]).view(2, 1, 1),
+           torch.tensor(-1)]
+    with pytest.raises(ValueError, match="equally many"):
+        FlatParams(ps, ids, 3)
+    ps = _tensors(2)
+    ids = [torch.tensor([0, 1, -1]).view(3, 1), torch.tensor(-1), torch.tensor([1, 0]).view(2, 1, 1),
+           torch.tensor(-1)]
+    flat = FlatParams(ps, ids, 2)
+    for step in range(2):  # the second backward starts from zero, not from the first's sum
+        flat.zero_grad()
+        _loss(ps, step).backward()
     grads = [p.grad.clone() for p in ps]
-    flat.gather_grads()
-    assert all(p.grad is None for p in ps)  # moved, so the next backward starts from zero
-    want = torch.stack([
-        grads[0][0].norm(),
-        torch.cat([grads[0][1], grads[2][0].reshape(-1)]).norm(),
-        torch.cat([grads[0][2], grads[2][1].reshape(-1)]).norm(),
-        torch.cat([grads[1], grads[3]]).norm()])
+    want = torch.stack([torch.cat([grads[0][0], grads[2][1].reshape(-1)]).norm(),
+                        torch.cat([grads[0][1], grads[2][0].reshape(-1)]).norm()])
     assert torch.allclose(flat.group_norms(), want, rtol=1e-6)
+    fresh = _tensors(2)
+    _loss(fresh, 1).backward()
+    assert all(torch.equal(p.grad, f.grad) for p, f in zip(ps, fresh))
