@@ -160,8 +160,10 @@ class StackedNet:
             return h
         m, w, b = h.shape
         mean, var = self._running[name]
-        out = F.batch_norm(h.reshape(1, m * w, b), mean, var, self.leaf[name + ".weight"],
-                           self.leaf[name + ".bias"], self.training, BN_MOMENTUM, BN_EPS)
+        # torch.batch_norm is what F.batch_norm calls, without its per-call Python checks
+        out = torch.batch_norm(h.reshape(1, m * w, b), self.leaf[name + ".weight"],
+                               self.leaf[name + ".bias"], mean, var, self.training, BN_MOMENTUM,
+                               BN_EPS, torch.backends.cudnn.enabled)
         return out.view(m, w, b)
 
     def count_batch(self) -> None:
