@@ -7,7 +7,8 @@
                          (browser_utils.WATCH)
   pair-steps/s         : 600 / that time (wall clock, as the user sees it)
   CPU ms per pair-step : server + engine worker CPU time during the run / 600, beside the
-                         bare trainer's CPU per pair-step (same pair, same process count)
+                         bare trainer's CPU per pair-step (same pair, same process count);
+                         and the Streamlit server's own part of it (drawing the page)
   browser CPU          : Chromium's CPU time during the run (all its processes) / 600, and as
                          cores (CPU s / run s): what a tab on the same machine takes from training
 
@@ -66,10 +67,12 @@ def one_run(browser, base: str) -> dict[str, float]:
         bu.close_not_found(page)
         page.evaluate(bu.WATCH, 600)
         cpu0, browser0 = bu.cpu_seconds(proc_pid), bu.browser_cpu_seconds()
+        server0 = bu.cpu_by_pid(proc_pid)[proc_pid]
         t1 = time.perf_counter()
         page.locator(".st-key-pg_start button:not([disabled])").click(timeout=120_000)
         page.wait_for_function(bu.FINISHED, polling=250, timeout=600_000)
         cpu = bu.cpu_seconds(proc_pid) - cpu0
+        server = bu.cpu_by_pid(proc_pid)[proc_pid] - server0
         browser_cpu = bu.browser_cpu_seconds() - browser0
         wall = time.perf_counter() - t1  # CPU was read over this (the wait adds <= 0.25 s)
         update, run = page.evaluate(bu.SINCE_CLICK)
@@ -77,6 +80,7 @@ def one_run(browser, base: str) -> dict[str, float]:
         assert bu.exceptions(page) == []
         return {"open_to_chart_s": chart, "start_to_update_s": update, "run_600_s": run,
                 "pair_steps_per_s": 600 / run, "cpu_ms_per_pair_step": 1000 * cpu / 600,
+                "server_cpu_ms_per_pair_step": 1000 * server / 600,
                 "browser_cpu_ms_per_pair_step": 1000 * browser_cpu / 600,
                 "browser_cores": browser_cpu / wall}
     finally:
