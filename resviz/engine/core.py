@@ -8,7 +8,9 @@ makes "every command is applied between two steps" true by construction.
 Costs are kept off the step path: per-step work is only appending the new records to the
 thinned curves; metrics are recomputed only when the weights or switches changed, and the
 boundary grid, block ratios and probes at most every HEAVY_EVERY seconds (always for a
-paused or finished picture).
+paused or finished picture). A host that trains several runs in turn sets `crowd`: each
+run then trains 1/crowd of the time, so these cadences stretch by crowd and the host's
+bookkeeping stays the same share of its time however many runs it holds.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class RunCore:
         self.kind = get_kind(config.kind)
         self.version = 0
         self.grid_n = config.boundary
+        # running runs taking turns on this run's CPU (set by its host, e.g. a local worker):
+        # snapshots, heavy parts and metrics come crowd times less often
+        self.crowd = 1
         self._build()
 
     # ---- building -------------------------------------------------------------------------
@@ -282,9 +287,9 @@ class RunCore:
 
     # ---- snapshots ------------------------------------------------------------------------
     def due(self, now: float) -> bool:
-        """Time for a running run's next snapshot: every SNAP_EVERY seconds, and at once for
+        """Time for a running run's next snapshot: every SNAP_EVERY * crowd seconds, and at once for
         the first steps after a snapshot taken at step 0 (Start shows movement immediately)."""
-        return self.state == "running" and (now - self.snap_at >= SNAP_EVERY
+        return self.state == "running" and (now - self.snap_at >= SNAP_EVERY * self.crowd
                                             or self._snap_step == 0 < self.step_count)
 
     def _metrics_now(self) -> dict[str, dict]:
@@ -292,7 +297,7 @@ class RunCore:
         METRICS_EVERY seconds (each is a pass over the whole data set), else always exact."""
         now = time.perf_counter()
         if self._metrics is not None and (self._metrics[0] == self._mutation or (
-                self.state == "running" and now - self._metrics_at < self._metrics_gap)):
+                self.state == "running" and now - self._metrics_at < self._metrics_gap * self.crowd)):
             return self._metrics[1]
         self._metrics = (self._mutation, self.trainer.finals())
         self._metrics_at = time.perf_counter()
@@ -370,7 +375,7 @@ class RunCore:
         if self._heavy_mut == self._mutation:
             return  # nothing changed since the last computation
         now = time.perf_counter()
-        if not force and now - self._heavy_at < self._heavy_gap:
+        if not force and now - self._heavy_at < self._heavy_gap * self.crowd:
             return
         self._heavy_at, self._heavy_mut = now, self._mutation
         if self._grid is not None:
@@ -383,7 +388,7 @@ class RunCore:
             view = ProbeView(models, xte, yte, {n: self.trainer.diverged(n) for n in self.names})
             for name in self.config.probes:
                 probe = PROBES[name]
-                if force or now - self._probe_at.get(name, -math.inf) >= probe.every:
+                if force or now - self._probe_at.get(name, -math.inf) >= probe.every * self.crowd:
                     try:
                         self._heavy["probes"][name] = probe.fn(view)
                     except (ValueError, RuntimeError) as e:

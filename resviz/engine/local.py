@@ -148,6 +148,7 @@ def worker_main(conn: Connection) -> None:
             continue
         rid = busy[next(turn) % len(busy)]
         core = runs[rid]
+        core.crowd = len(busy)  # it trains 1/len(busy) of the time: snapshots etc. as rarely
         core.work(SLICE)
         if core.state != "running":
             publish(rid, core)  # paused at a Step target, or finished: the exact picture
