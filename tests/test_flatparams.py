@@ -50,6 +50,9 @@ def test_parameters_live_in_the_buffer():
         flat.flat.add_(1.0)
     assert all(torch.equal(p, b + 1) for p, b in zip(ps, before))
     assert all(p.is_leaf and p.requires_grad for p in ps)
+    wide = [torch.full((3,), 0.1, dtype=torch.float64, requires_grad=True)]  # not a float32
+    FlatParams(wide, [torch.tensor(0)], 1)
+    assert wide[0].dtype == torch.float64 and wide[0][0].item() == 0.1  # kept exactly
 
 
 def test_group_norms_are_each_groups_gradient_norm():
