@@ -84,7 +84,8 @@ def _until_step(page: Any, n: int, timeout: float = 60) -> None:
 
 
 def test_playground_start_step_pause_continue_reset_and_finished(server: str, page: Any) -> None:
-    _live_page(page, f"{server}/playground?pg_steps=100")
+    # 300 steps: long enough for Pause to land mid-run (the default pair trains ~80 steps/s)
+    _live_page(page, f"{server}/playground?pg_steps=300")
     assert bu.step(page) == 0
     bu.click_button(page, "pg_step")
     _until_step(page, 1)
@@ -97,13 +98,17 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
     bu.wait_for(lambda: bu.running(page) or bu.finished(page), timeout=30)
     if not bu.finished(page):
         bu.click_button(page, "pg_pause")
-        bu.wait_for(lambda: bu.paused(page), timeout=60)
-        paused_at = bu.step(page)
-        page.wait_for_timeout(1500)
-        assert bu.step(page) == paused_at, "training went on after Pause"
-        bu.click_button(page, "pg_start")
+        # the run may reach its limit between the check above and the click: then it is
+        # finished, and a Pause has nothing to stop
+        state = bu.wait_for(lambda: "paused" if bu.paused(page) else (
+            "finished" if bu.finished(page) else None), timeout=60)
+        if state == "paused":
+            paused_at = bu.step(page)
+            page.wait_for_timeout(1500)
+            assert bu.step(page) == paused_at, "training went on after Pause"
+            bu.click_button(page, "pg_start")
 
-    bu.wait_for(lambda: bu.finished(page) == 100, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
     bu.wait_idle(page)
     assert page.locator(".st-key-pg_continue button").count() >= 1  # (+ its help tooltip)
     assert page.locator(".st-key-pg_start button").count() == 0
@@ -111,7 +116,7 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
     page.screenshot(path=str(SHOTS / "playground_finished.png"))
 
     bu.click_button(page, "pg_continue")
-    bu.wait_for(lambda: bu.finished(page) == 200, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
     bu.click_button(page, "pg_reset")
     _until_step(page, 0)
     assert page.locator(".st-key-pg_start button:not([disabled])").count() >= 1
