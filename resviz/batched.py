@@ -342,19 +342,20 @@ class BatchedTrainer(LockstepBase):
         models = self.models
         tr = Trainer(models, self.data, self.spec, self.device)
         tr.adopt_progress(self)
+        # the optimiser's state of the flat buffer (empty before the first step): each moment
+        # seen as every key's (M, *shape) slice; the step count is shared
+        state = self.optimizer.state.get(self.net.flat.flat) or {}
+        per_key = {k: self.net.model_shaped(v)
+                   for k, v in state.items() if torch.is_tensor(v) and v.dim() > 0}
         for i, name in enumerate(self._names):
             st = tr.states[name]
             st.records = list(self.records[name])
             st.diverged_at = self.diverged_at[name]
             st.first_loss = None if self._first is None else self._first[i]
-            state = self.optimizer.state.get(self.net.flat.flat) or {}
-            per_key = {k: self.net.model_shaped(v)
-                       for k, v in state.items() if torch.is_tensor(v) and v.dim() > 0}
-            for key, param in st.model.named_parameters():
-                if state:
-                    st.optimizer.state[param] = {
-                        k: per_key[k][key][i].clone() if k in per_key else
-                        v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+            for key, param in st.model.named_parameters() if state else ():
+                st.optimizer.state[param] = {
+                    k: per_key[k][key][i].clone() if k in per_key else
+                    v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
         return tr
 
     @torch.no_grad()
