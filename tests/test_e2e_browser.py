@@ -164,6 +164,35 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     assert bu.exceptions(page) == []
 
 
+RERUNS = """() => { window.__reruns = 0; const app = document.querySelector('[data-testid=stApp]');
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running')
+    window.__reruns += 1; }).observe(app, {attributes: true}); }"""
+FEED = "() => { const f = (window.__rvFeeds || {}).pg_live_fragment; return f ? [f.alive, f.polls] : null; }"
+
+
+def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) -> None:
+    """Under `make app` (ui.feed's route), a training Playground updates its step counter,
+    accuracies and charts in place from the live feed: the step moves while Streamlit runs no
+    script at all; Pause ends the feed and the page draws its paused state itself. A token
+    the server never gave out is answered 404."""
+    assert page.request.get(f"{server}/_rv/feed/not-a-token").status == 404
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: (page.evaluate(FEED) or [False, 0])[1] >= 2, timeout=30)
+    page.evaluate(RERUNS)
+    first, draws = bu.step(page), _live_chart(page, "pg_curves").get_attribute("data-draws")
+    page.wait_for_timeout(3000)  # fragment reruns come every live.FEED_REDRAW (10 s) at most
+    assert page.evaluate("() => window.__reruns") == 0
+    assert bu.step(page) > first, "the fed step counter did not move"
+    assert _live_chart(page, "pg_curves").get_attribute("data-draws") != draws
+    alive, polls = page.evaluate(FEED)
+    assert alive and polls >= 4
+    bu.click_button(page, "pg_pause")
+    bu.wait_for(lambda: bu.paused(page), timeout=30)
+    assert not (page.evaluate(FEED) or [False])[0], "the feed still polls a paused run"
+    assert bu.exceptions(page) == []
+
+
 def _handle_centre(page: Any, name: str, block: int) -> tuple[float, float]:
     """Screen position of the clickable skip handle of `block` in model `name`'s diagram."""
     handles = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_{name}_'] {HANDLES}")

@@ -27,13 +27,14 @@ class _Styled(go.Figure):
         return self._spec
 
 
-def styled(fig: go.Figure | dict) -> go.Figure:
-    """`fig` in the app's style for this session (presenter sizes when presenter mode is on).
+def styled(fig: go.Figure | dict, presenter: bool | None = None) -> go.Figure:
+    """`fig` in the app's style for this session (presenter sizes when presenter mode is on;
+    pass `presenter` where no session is at hand: the live feed's thread, ui.feed).
 
     A plain figure dict (resviz.figures' `*_spec` builders, for live redraws) is styled in
     place and never validated; a go.Figure is read through `to_dict()` first."""
     spec = fig if isinstance(fig, dict) else fig.to_dict()
-    return _Styled(finish_dict(spec, presenter=presenter_on()))
+    return _Styled(finish_dict(spec, presenter=presenter_on() if presenter is None else presenter))
 
 
 def show(fig: go.Figure | dict, key: str, *, restyle: bool = True, live: bool = False,

@@ -5,8 +5,10 @@ The page keeps a `Live` (engine handle + its original config) in st.session_stat
 its own key. Training runs outside the page's script, continuously; the page only sends
 commands (Start, Pause, Step 1/10, Reset, Continue, Restart) and draws the newest
 Snapshot in a fragment that reruns every PACE seconds *only while the run is running*.
-When the run stops (paused, finished, lost), the fragment reruns the whole page once, so
-every section below it and the buttons show the final state.
+A page that describes its live part as a scene (texts and live charts, built without
+Streamlit) is updated in place by the tab instead, through ui.feed, with no rerun while it
+trains. When the run stops (paused, finished, lost), the fragment reruns the whole page
+once, so every section below it and the buttons show the final state.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import streamlit as st
 
 from resviz.engine import RunConfig, Snapshot, executor
 from resviz.i18n import _, language, set_language
-from ui import keys
+from ui import feed, keys, livechart
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
@@ -31,6 +33,10 @@ PACE = 1.0  # seconds between redraws while running, with a core per training ru
 MAX_PACE = 3.0  # the slowest pace on a crowded server
 FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before drawing
 KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
+FEED_EVERY = 0.5  # seconds between two polls of a tab fed in place (ui.feed): a poll with news
+# costs a tab a few ms, not the ~0.3 s of a rerun
+FEED_REDRAW = 10.0  # ... and a fed page still reruns this often (what its scene leaves out:
+# the diagrams' hover numbers)
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
 
 
@@ -46,6 +52,7 @@ class Live:
     snap: Snapshot | None = None
     extra: dict = field(default_factory=dict)  # page-side caches, keyed by snapshot step
     running_drawn: bool = False  # the page was last drawn with the run running
+    key: str = "live"  # the page's session key: names its status line (`<key>_status`)
 
     def newest(self) -> Snapshot | None:
         """The newest snapshot (kept, so a poll with nothing new still has one to draw)."""
@@ -98,7 +105,7 @@ def get(key: str, config: RunConfig, setup: Callable[[Any], None] | None = None,
             if live.snap is not None and live.snap.step:
                 st.toast(_("Settings changed: the models were rebuilt and start again."))
             _close(live)
-        live = Live(config, _open(config, setup), config.train.steps, setup, tag)
+        live = Live(config, _open(config, setup), config.train.steps, setup, tag, key=key)
         st.session_state[key] = live
     live.newest()
     if live.snap is None:  # a fresh worker imports torch first: wait a little, then poll
@@ -108,6 +115,7 @@ def get(key: str, config: RunConfig, setup: Callable[[Any], None] | None = None,
 
 
 def _close(live: Live) -> None:
+    feed.drop(live.extra.get("feed_token"))
     try:
         live.handle.close()
     except Exception:  # noqa: BLE001 - a dead worker has nothing left to close
@@ -241,6 +249,11 @@ def status(live: Live, snap: Snapshot | None = None) -> None:
     if snap.state == "finished":
         st.success(_("Finished · {n} steps").format(n=snap.step), icon=":material/flag:")
         return
+    st.container(key=f"{live.key}_status").markdown(status_text(snap))
+
+
+def status_text(snap: Snapshot) -> str:
+    """The status line of a run that is ready, running or paused (markdown, **bold** only)."""
     parts = [_("step {step} of {max}").format(step=snap.step, max=snap.max_steps)]
     if snap.state == "running":
         if snap.sps:
@@ -250,11 +263,20 @@ def status(live: Live, snap: Snapshot | None = None) -> None:
         parts.append("**" + _("training") + "**")
     elif snap.state == "paused":
         parts.append(_("paused"))
-    st.markdown(" · ".join(parts))
+    return " · ".join(parts)
 
 
-def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
+Scene = Callable[[Snapshot], dict]  # snapshot -> {"texts": {key: markdown}, "charts": {key: fig}}
+
+
+def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str,
+             scene: Scene | None = None) -> None:
     """Draw the newest snapshot; while running, redraw every PACE seconds.
+
+    With a `scene` (what of the drawing changes while training: the markdown under each
+    `st-key-` container key, and each live chart's styled figure, built without Streamlit
+    and cached as `draw` caches them) and a server that serves ui.feed, the tab updates those
+    in place every FEED_EVERY seconds instead, and the fragment reruns only every FEED_REDRAW.
 
     When the run stops while the fragment is on its timer (finished, lost, paused by Step),
     the whole page reruns once so the buttons and the sections below show the final state.
@@ -262,6 +284,7 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
     or was lost), so the engine keeps it while the tab is open.
     """
     running = live.state in ("running", "starting")
+    fed = running and scene is not None and feed.available()
     lang = language()
 
     def body() -> None:
@@ -280,8 +303,69 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str) -> None:
         if running and "started" in live.extra and snap.step > 0:
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
         draw(snap)
+        if fed:
+            _feed(live, scene, snap, lang, key)
 
-    st.fragment(body, run_every=pace() if running else KEEPALIVE, key=key)()
+    every = (FEED_REDRAW if fed else pace()) if running else KEEPALIVE
+    st.fragment(body, run_every=every, key=key)()
+
+
+def _epoch(snap: Snapshot) -> tuple:
+    """What a fed page cannot show in place: a change of any of these redraws it."""
+    return (snap.state, tuple(n for n in snap.names if snap.metrics.get(n, {}).get("diverged_at")
+                              is not None),
+            tuple((k, tuple(v)) for k, v in snap.skips.items()),
+            tuple((k, tuple(v)) for k, v in snap.active.items()),
+            tuple(tuple(c) for c in snap.commands))
+
+
+def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str) -> feed.Producer:
+    """What the tab's live feed asks for (ui.feed): given the version it shows, the newest
+    snapshot's status line, the scene's texts, and the live charts the scene rebuilt since
+    (the page drew `drawn` just now); `redraw` once the run stops or something outside the
+    scene changes (a divergence, a switch), so the page draws itself again."""
+    epoch, status_key = _epoch(drawn), f"{live.key}_status"
+    sent = dict(scene(drawn).get("charts", {}))  # what the page drew (the scene's cache)
+
+    def produce(since: int) -> dict:
+        was = language()
+        set_language(lang)
+        try:
+            return _produce(since)
+        finally:
+            set_language(was)  # the server's thread goes back as it was
+
+    def _produce(since: int) -> dict:
+        snap = live.newest()
+        if snap is None or live.lost or snap.state != "running" or _epoch(snap) != epoch:
+            return {"v": since, "redraw": True}
+        if snap.version <= since:
+            return {"v": since}
+        now = scene(snap)
+        texts = {status_key: status_text(snap), **now.get("texts", {})}
+        charts = {}
+        for k, fig in now.get("charts", {}).items():
+            if sent.get(k) is not fig:  # the scene rebuilds a chart only when it changed
+                sent[k] = fig
+                charts[k] = livechart.figure_json(fig)
+        return {"v": snap.version, "texts": {k: feed.text_pieces(t) for k, t in texts.items()},
+                "charts": charts}
+
+    return produce
+
+
+def _feed(live: Live, scene: Scene, drawn: Snapshot, lang: str, key: str) -> None:
+    """Serve this page's scene to the tab (ui.feed) from the snapshot just drawn on."""
+    token = feed.register(producer(live, scene, drawn, lang), live.extra.get("feed_token"))
+    live.extra["feed_token"] = token
+    every = FEED_EVERY * crowding()
+    feed.mount(key, token, drawn.version, every, every)
+
+
+def crowding() -> float:
+    """How many times slower than PACE this server redraws now (1 with a core per training
+    run): live charts and the live feed stretch their periods by as much."""
+    return pace() / PACE
 
 
 def pace() -> float:

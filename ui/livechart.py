@@ -77,6 +77,21 @@ function drawn(div, figure, how) {
   div.dataset[how] = String(Number(div.dataset[how] || 0) + 1);
 }
 
+function render(div, figure, data) {
+  // Draw `figure` (JSON) in `div`: the new picture only if that is all that changed, else
+  // Plotly.react. The page's own rerun and the live feed (ui.feed) both draw through here.
+  if (div.__rvFigure === figure) return;  // the same figure again (a page rerun)
+  div.__rvFigure = figure;
+  const fig = JSON.parse(figure);
+  if (swapPicture(div, figure, fig)) { drawn(div, figure, "swaps"); return; }
+  div.style.height = (fig.layout.height || 360) + "px";
+  loadPlotly(new URL(data.src, document.baseURI).href).then((Plotly) => {
+    if (div.__rvFigure !== figure) return;  // a newer figure came while plotly.js loaded
+    Plotly.react(div, fig.data, themed(fig.layout), data.config);
+    drawn(div, figure, "reacts");
+  }).catch(() => { div.textContent = "This chart could not be drawn (plotly.js did not load)."; });
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   let div = parentElement.querySelector("div.rv-livechart");
@@ -87,16 +102,9 @@ export default function (component) {
     div.dataset.draws = "0";
     parentElement.appendChild(div);
   }
-  if (div.__rvFigure === data.figure) return;  // the same figure again (a page rerun)
-  div.__rvFigure = data.figure;
-  const fig = JSON.parse(data.figure);
-  if (swapPicture(div, data.figure, fig)) { drawn(div, data.figure, "swaps"); return; }
-  div.style.height = (fig.layout.height || 360) + "px";
-  loadPlotly(new URL(data.src, document.baseURI).href).then((Plotly) => {
-    if (div.__rvFigure !== data.figure) return;  // a newer figure came while plotly.js loaded
-    Plotly.react(div, fig.data, themed(fig.layout), data.config);
-    drawn(div, data.figure, "reacts");
-  }).catch(() => { div.textContent = "This chart could not be drawn (plotly.js did not load)."; });
+  const charts = window.__rvCharts || (window.__rvCharts = {});
+  charts[data.key] = (figure) => render(div, figure, data);  // for the live feed
+  render(div, data.figure, data);
 }
 """
 
@@ -115,9 +123,14 @@ def show(fig: dict, key: str, config: dict[str, Any]) -> None:
     """Draw the styled figure dict `fig` under `key`; later calls with the same key update the
     same plot in place (the browser skips a figure identical to the one it drew last)."""
     height = int((fig.get("layout") or {}).get("height") or 360)
-    _COMPONENT(key=key, data={"figure": to_json_plotly(fig), "src": _plotly_url(),
+    _COMPONENT(key=key, data={"figure": figure_json(fig), "src": _plotly_url(), "key": key,
                               "config": {**config, "responsive": True}},
                height=height)
+
+
+def figure_json(fig: Any) -> str:
+    """The JSON a live chart is handed for the styled figure `fig` (dict or go.Figure)."""
+    return to_json_plotly(fig if isinstance(fig, dict) else fig.to_dict())
 
 
 def figure_of(data_json: str) -> dict:

@@ -4,7 +4,8 @@
 visitor's page waited for every import and for the engine's first worker (a deep link to the
 Playground: Start enabled about 9 s after it was opened). Here the warm-up (ui.boot.warm_pages)
 runs in a thread while the server starts, in the same process, so app.py and the pages find
-it done.
+it done. It also adds the live feed's route (ui.feed), so a training page updates in place
+instead of rerunning.
 
     python -m ui.serve [streamlit run options, e.g. --server.port 8501]
 """
@@ -23,6 +24,10 @@ def main() -> None:
 
     boot.import_unlocked()  # here, first: importing streamlit builds plotly objects
     from streamlit.web import cli
+
+    from ui import feed
+
+    feed.install()  # the live pages' in-place updates (ui.feed): a route of this server
 
     threading.Thread(target=boot.warm_pages, daemon=True, name="resviz-preload").start()
 

@@ -119,10 +119,15 @@ def page() -> None:
     labels = {k: _("{name}: {family}, {depth} blocks").format(
         name=k, family=_(s.family), depth=s.depth) for k, s in specs.items()}
 
-    def draw(snap: live.Snapshot) -> None:
-        _draw(run, snap, data, specs, labels)
+    look = (layout.presenter_on(), language())  # read here: the live feed has no session
 
-    live.fragment(run, draw, key="pg_live_fragment")
+    def draw(snap: live.Snapshot) -> None:
+        _draw(run, snap, data, specs, labels, look)
+
+    def scene(snap: live.Snapshot) -> dict:
+        return _scene(run, snap, data, specs, labels, look)
+
+    live.fragment(run, draw, key="pg_live_fragment", scene=scene)
     if dataset not in TOY_SETS:
         st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
     export.playground_section(session.PlaygroundRun(run))
@@ -170,7 +175,8 @@ def _on_all(run: live.Live, name: str, value: bool, n: int) -> None:
     live.after_change(run)
 
 
-def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) -> None:
+def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
+          look: tuple) -> None:
     names = list(specs)
     for name in names:
         div = snap.metrics.get(name, {}).get("diverged_at")
@@ -178,40 +184,28 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
             st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
                        "for it. Lower it and press Reset.").format(name=name, step=div))
     live.status(run, snap)
+    scene = _scene(run, snap, data, specs, labels, look)
+    texts, figures = scene["texts"], scene["charts"]
     gen = st.session_state.get("pg_net_gen", 0)
     main = st.container(key="pg_main")
     c_net, c_bound, c_curves = main.columns([1.25, 1, 1.1], gap="small")
     for name in names:
         key = f"pg_net_{name}_{gen}"
         with c_net:
-            charts.show(_diagram(run, snap, name, labels[name]), key, restyle=False,
+            charts.show(_diagram(run, snap, name, labels[name], look), key, restyle=False,
                         on_select=lambda n=name, k=key: _on_diagram(run, n, k),
                         selection_mode="points")
         with c_bound:
-            acc = snap.metrics.get(name, {}).get("test_acc")
-            text = _("{name}: test accuracy **{acc}**").format(
-                name=name, acc="–" if acc is None else f"{acc:.1%}")
-            st.container(key=f"pg_acc_{name}").markdown(text)
-            if snap.boundary:
-                switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
-                charts.show(_slow(run, snap, f"boundary_{name}", (id(data), *switched),
-                                  lambda n=name: figs.boundary_spec(
-                                      snap.boundary[n], data, "", height=ROW_HEIGHT - 30,
-                                      live=snap.running), CHART_EVERY),
-                            f"pg_boundary_{name}", restyle=False, live=True)
+            st.container(key=f"pg_acc_{name}").markdown(texts[f"pg_acc_{name}"])
+            if f"pg_boundary_{name}" in figures:
+                charts.show(figures[f"pg_boundary_{name}"], f"pg_boundary_{name}",
+                            restyle=False, live=True)
     if not snap.boundary:
         c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
-        charts.show(_slow(run, snap, "curves", (tuple(labels.items()),),
-                          lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT,
-                                                   stacked=True), CHART_EVERY),
-                    "pg_curves", restyle=False, live=True)
-    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
-    if all(last.values()):
-        skips = {k: tuple(v) for k, v in snap.skips.items()}
-        charts.show(_slow(run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
-                          lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250)),
-                    "pg_grads", restyle=False, live=True)
+        charts.show(figures["pg_curves"], "pg_curves", restyle=False, live=True)
+    if "pg_grads" in figures:
+        charts.show(figures["pg_grads"], "pg_grads", restyle=False, live=True)
         st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
                      "the whole signal, not a small correction to an identity path, so its "
                      "weights often get larger gradients than a residual block's: large bars "
@@ -223,26 +217,60 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict) 
             _pills(run, snap, name)
 
 
+def _scene(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
+           look: tuple) -> dict:
+    """What of the live part changes while training, for `snap`: each model's accuracy line
+    (markdown) and the live charts (styled figures, rebuilt as `_slow` allows). Built without
+    Streamlit: the page draws it, and the tab's live feed (ui.feed) updates it in place."""
+    names = list(specs)
+    texts, figures = {}, {}
+    for name in names:
+        acc = snap.metrics.get(name, {}).get("test_acc")
+        texts[f"pg_acc_{name}"] = _("{name}: test accuracy **{acc}**").format(
+            name=name, acc="–" if acc is None else f"{acc:.1%}")
+        if snap.boundary:
+            switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
+            figures[f"pg_boundary_{name}"] = _slow(
+                run, snap, f"boundary_{name}", (id(data), *switched),
+                lambda n=name: figs.boundary_spec(snap.boundary[n], data, "",
+                                                  height=ROW_HEIGHT - 30, live=snap.running),
+                look, CHART_EVERY)
+    figures["pg_curves"] = _slow(run, snap, "curves", (tuple(labels.items()),),
+                                 lambda: figs.curves_spec(snap.curves, labels,
+                                                          height=2 * ROW_HEIGHT, stacked=True),
+                                 look, CHART_EVERY)
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
+    if all(last.values()):
+        skips = {k: tuple(v) for k, v in snap.skips.items()}
+        figures["pg_grads"] = _slow(run, snap, "grads", (tuple(skips.items()),
+                                                         tuple(labels.items())),
+                                    lambda: figs.grad_bars_spec(last, labels, snap.skips,
+                                                                height=250), look)
+    return {"texts": texts, "charts": figures}
+
+
 def _slow(run: live.Live, snap: live.Snapshot, key: str, what: tuple,
-          build: Callable[[], dict], every: float = SLOW_EVERY) -> go.Figure:
-    """A styled chart that is rebuilt only when `what` changes, when the run is not training,
-    or (while it trains) every `every` seconds. An unchanged chart costs the server nothing and
-    the browser no redraw; a changed live chart (ui.livechart) is redrawn in place by
-    Plotly.react (~40 ms of a browser's CPU), a changed diagram is mounted afresh by Streamlit
-    (~0.1 s): the status line follows every redraw, the boundaries and curves every
-    CHART_EVERY, the gradient bars SLOW_EVERY, the diagrams' hover numbers DIAGRAM_EVERY."""
+          build: Callable[[], dict], look: tuple, every: float = SLOW_EVERY) -> go.Figure:
+    """A styled chart that is rebuilt only when `what` or `look` (presenter mode, language)
+    changes, when the run is not training, or (while it trains) every `every` seconds. An
+    unchanged chart costs the server nothing and the browser no redraw; a changed live chart
+    (ui.livechart) is redrawn in place by Plotly.react (~40 ms of a browser's CPU), a changed
+    diagram is mounted afresh by Streamlit (~0.1 s): the status line follows every redraw, the
+    boundaries and curves every CHART_EVERY, the gradient bars SLOW_EVERY, the diagrams' hover
+    numbers DIAGRAM_EVERY, each times live.crowding() on a crowded server."""
     cache = run.extra.setdefault("slow", {})
-    what = (*what, layout.presenter_on(), language())
+    what = (*what, *look)
     kept = cache.get(key)
     now = time.monotonic()
-    if kept and kept[0] == what and snap.running and now - kept[1] < every:
+    if kept and kept[0] == what and snap.running and now - kept[1] < every * live.crowding():
         return kept[2]
-    fig = charts.styled(build())
+    fig = charts.styled(build(), presenter=look[0])
     cache[key] = (what, now, fig)
     return fig
 
 
-def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.Figure:
+def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str,
+             look: tuple) -> go.Figure:
     """Model `name`'s diagram; redrawn at once when its skips or deletions change."""
     stats = snap.block_stats.get(name, {})
     return _slow(run, snap, f"net_{name}", (tuple(snap.skips[name]),
@@ -250,7 +278,7 @@ def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str) -> go.F
                  lambda: netfig.diagram_spec(snap.skips[name], label, color(name),
                                              stats.get("grad"), stats.get("ratio"),
                                              snap.active.get(name), height=ROW_HEIGHT),
-                 DIAGRAM_EVERY)
+                 look, DIAGRAM_EVERY)
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:

@@ -1,0 +1,122 @@
+"""The live feed (ui.feed, ui.live.producer): what a tab fed in place is sent while a run trains.
+
+Truths: a poll with nothing new sends nothing; a new snapshot sends its status line and the
+scene's texts, and only the charts the scene rebuilt; anything the scene cannot show in place
+(the run stops, a model diverges, a skip is switched, the run is lost) asks the page to redraw
+itself; an unknown token is gone; a producer that fails never reaches the tab as an error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from resviz.engine import Snapshot
+from resviz.i18n import language
+from ui import feed, live
+
+
+class _Handle:
+    """A run handle whose snapshots the test sets."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap, self.lost = snap, None
+
+    def snapshot(self, after: int = -1) -> Snapshot | None:
+        return self.snap if self.snap.version > after else None
+
+
+def _snap(version: int, step: int, state: str = "running", acc: float = 0.5,
+          skips: tuple = (True, True), diverged: int | None = None) -> Snapshot:
+    return Snapshot(version=version, state=state, step=step, max_steps=600, sps=80.0, eta=5.0,
+                    names=["A"], metrics={"A": {"test_acc": acc, "diverged_at": diverged}},
+                    skips={"A": list(skips)})
+
+
+class _Scene:
+    """A page's scene: the accuracy line, and a chart rebuilt only when the step is even."""
+
+    def __init__(self) -> None:
+        self.fig, self.built_at = None, None
+
+    def __call__(self, snap: Snapshot) -> dict:
+        if self.fig is None or snap.step % 2 == 0 and snap.step != self.built_at:
+            self.fig, self.built_at = {"data": [{"y": [snap.step]}], "layout": {}}, snap.step
+        return {"texts": {"acc_A": f"A: test accuracy **{snap.metrics['A']['test_acc']:.1%}**"},
+                "charts": {"chart": self.fig}}
+
+
+def _live(snap: Snapshot) -> live.Live:
+    run = live.Live(config=None, handle=_Handle(snap), steps=600, key="pg")
+    run.newest()
+    return run
+
+
+def test_text_pieces_are_the_text_nodes_of_bold_markdown():
+    assert feed.text_pieces("a **b** c") == ["a ", "b", " c"]
+    assert feed.text_pieces("step 3 of 600 · **training**") == ["step 3 of 600 · ", "training"]
+    assert feed.text_pieces("A: test accuracy **99.5%**") == ["A: test accuracy ", "99.5%"]
+    assert feed.text_pieces("plain") == ["plain"]
+
+
+def test_a_poll_sends_what_changed_and_only_the_rebuilt_charts():
+    run, scene = _live(_snap(1, 2)), _Scene()
+    produce = live.producer(run, scene, run.snap, "en")
+    assert produce(1) == {"v": 1}  # nothing newer than what the page drew
+    run.handle.snap = _snap(2, 3, acc=0.75)  # odd step: the scene keeps its chart
+    out = produce(1)
+    assert out["v"] == 2 and not out.get("redraw")
+    assert out["texts"]["pg_status"] == ["step 3 of 600 · 80 steps/s · 5 s left · ", "training"]
+    assert out["texts"]["acc_A"] == ["A: test accuracy ", "75.0%"]
+    assert out["charts"] == {}  # the page already drew this chart
+    run.handle.snap = _snap(3, 4)  # even step: a new chart, sent once, as the page would draw it
+    out = produce(2)
+    assert json.loads(out["charts"]["chart"])["data"][0]["y"] == [4]
+    run.handle.snap = _snap(4, 5)
+    assert produce(3)["charts"] == {}
+    json.dumps(out)  # what the route sends
+
+
+@pytest.mark.parametrize("after", [
+    _snap(2, 3, state="paused"), _snap(2, 600, state="finished"),
+    _snap(2, 3, skips=(True, False)), _snap(2, 3, diverged=2)])
+def test_what_the_scene_cannot_show_redraws_the_page(after):
+    run = _live(_snap(1, 2))
+    produce = live.producer(run, _Scene(), run.snap, "en")
+    run.handle.snap = after
+    assert produce(1)["redraw"] is True
+
+
+def test_a_lost_run_redraws_the_page():
+    run = _live(_snap(1, 2))
+    produce = live.producer(run, _Scene(), run.snap, "en")
+    run.handle.lost = "the training process died"
+    assert produce(1)["redraw"] is True
+
+
+def test_the_feed_speaks_the_page_language():
+    run = _live(_snap(1, 2))
+    produce = live.producer(run, _Scene(), run.snap, "zh")
+    run.handle.snap = _snap(2, 3)
+    assert "step" not in "".join(produce(1)["texts"]["pg_status"])
+    assert language() == "en"  # the server thread's own language is left as it was
+
+
+def test_tokens_answer_until_dropped_and_stay_bounded(monkeypatch):
+    token = feed.register(lambda since: {"v": since + 1})
+    assert len(token) >= 20 and feed.answer(token, 4) == {"v": 5}
+    assert feed.register(lambda since: {"v": 0}, token) == token  # a page's run keeps its token
+    assert feed.answer(token, 4) == {"v": 0}
+    feed.drop(token)
+    assert feed.answer(token, 4) is None
+    monkeypatch.setattr(feed, "MAX_FEEDS", 3)
+    tokens = [feed.register(lambda since: {"v": since}) for _ in range(5)]
+    assert [feed.answer(t, 0) is None for t in tokens] == [True, True, False, False, False]
+
+
+def test_a_failing_producer_asks_for_a_redraw_not_an_error():
+    def broken(since: int) -> dict:
+        raise RuntimeError("boom")
+
+    assert feed.answer(feed.register(broken), 7) == {"v": 7, "redraw": True}
