@@ -164,32 +164,39 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     assert bu.exceptions(page) == []
 
 
-RERUNS = """() => { window.__reruns = 0; const app = document.querySelector('[data-testid=stApp]');
+# Counts script runs (the app's script state turning "running") and changes of the status
+# line's text nodes, from now on.
+COUNT = """() => { const w = window.__count = {reruns: 0, updates: 0};
+  const app = document.querySelector('[data-testid=stApp]');
   new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running')
-    window.__reruns += 1; }).observe(app, {attributes: true}); }"""
+    w.reruns += 1; }).observe(app, {attributes: true});
+  new MutationObserver(() => { w.updates += 1; }).observe(
+    document.querySelector('[class*=st-key-][class*=_status]'),
+    {subtree: true, characterData: true, childList: true}); }"""
 FEED = "() => { const f = (window.__rvFeeds || {}).pg_live_fragment; return f ? [f.alive, f.polls] : null; }"
 
 
 def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) -> None:
-    """Under `make app` (ui.feed's route), a training Playground updates its step counter,
-    accuracies and charts in place from the live feed: the step moves while Streamlit runs no
-    script at all; Pause ends the feed and the page draws its paused state itself. A token
-    the server never gave out is answered 404."""
+    """Under `make app` (ui.feed's route), a training Playground updates its status line,
+    accuracies and charts in place from the live feed, not by reruns: over 4 s its step
+    counter changes several times more often than Streamlit runs a script (a fed page reruns
+    only every live.FEED_REDRAW, 10 s; a page redrawn by reruns changes it once per rerun).
+    Pause ends the feed and the page draws its paused state. A token the server never gave
+    out is answered 404."""
     assert page.request.get(f"{server}/_rv/feed/not-a-token").status == 404
     _live_page(page, f"{server}/playground?pg_steps=3000")
     bu.click_button(page, "pg_start")
-    bu.wait_for(lambda: (page.evaluate(FEED) or [False, 0])[1] >= 2, timeout=30)
-    page.evaluate(RERUNS)
+    bu.wait_for(lambda: (page.evaluate(FEED) or [False, 0])[1] >= 1, timeout=60)
+    page.evaluate(COUNT)
     first, draws = bu.step(page), _live_chart(page, "pg_curves").get_attribute("data-draws")
-    page.wait_for_timeout(3000)  # fragment reruns come every live.FEED_REDRAW (10 s) at most
-    assert page.evaluate("() => window.__reruns") == 0
+    page.wait_for_timeout(4000)
+    count = page.evaluate("() => window.__count")
+    assert count["updates"] >= count["reruns"] + 3, count
     assert bu.step(page) > first, "the fed step counter did not move"
     assert _live_chart(page, "pg_curves").get_attribute("data-draws") != draws
-    alive, polls = page.evaluate(FEED)
-    assert alive and polls >= 4
     bu.click_button(page, "pg_pause")
     bu.wait_for(lambda: bu.paused(page), timeout=30)
-    assert not (page.evaluate(FEED) or [False])[0], "the feed still polls a paused run"
+    bu.wait_for(lambda: not (page.evaluate(FEED) or [False])[0], timeout=10)  # it stops polling
     assert bu.exceptions(page) == []
 
 

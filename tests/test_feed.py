@@ -120,3 +120,28 @@ def test_a_failing_producer_asks_for_a_redraw_not_an_error():
         raise RuntimeError("boom")
 
     assert feed.answer(feed.register(broken), 7) == {"v": 7, "redraw": True}
+
+
+def test_a_summary_scene_keeps_its_chart_while_training_and_rebuilds_it_when_stopped(monkeypatch):
+    """Highway and LSTM: the metrics' values, and a curves chart that is the same object (not
+    sent again) until CHART_EVERY has passed, or at once when the run is not training."""
+    monkeypatch.setattr(live, "crowding", lambda: 1.0)
+    run, built = _live(_snap(1, 2, acc=0.25)), []
+
+    def curves(snap: Snapshot) -> dict:
+        built.append(snap.step)
+        return {"data": [{"y": [snap.step]}], "layout": {}}
+
+    first = live.summary_scene(run, run.snap, {"A": "residual"}, "hw_curves", curves, (False, "en"))
+    assert first["texts"] == {"pg_metric_A": "25.0%"}
+    again = live.summary_scene(run, _snap(2, 3), {"A": "residual"}, "hw_curves", curves,
+                               (False, "en"))
+    assert again["charts"]["hw_curves"] is first["charts"]["hw_curves"] and built == [2]
+    stopped = live.summary_scene(run, _snap(3, 4, state="paused"), {"A": "residual"},
+                                 "hw_curves", curves, (False, "en"))
+    assert stopped["charts"]["hw_curves"] is not first["charts"]["hw_curves"] and built == [2, 4]
+    presenter = live.summary_scene(run, _snap(4, 5), {"A": "residual"}, "hw_curves", curves,
+                                   (True, "en"))
+    assert built == [2, 4, 5]  # a new look is a new chart
+    assert presenter["charts"]["hw_curves"].to_dict()["layout"] != \
+        stopped["charts"]["hw_curves"].to_dict()["layout"]

@@ -135,7 +135,7 @@ def text_pieces(markdown: str) -> list[str]:
 
 
 # The tab's side. One poller per slot (a page's live part); a new mount restarts it. Texts
-# are written into the text nodes of `.st-key-<key>` markdown, node by node (React keeps
+# are written into the text nodes of `.st-key-<key>` markdown (or a metric's value), node by node (React keeps
 # those nodes, and sets them again on its next render); charts go to ui.livechart's
 # window.__rvCharts[key]. Any surprise (a node count that differs, the token gone, `redraw`)
 # ends the poller and reruns the fragment, so Streamlit draws the page itself.
@@ -143,7 +143,9 @@ _JS = """
 const FEEDS = window.__rvFeeds || (window.__rvFeeds = {});
 
 function setTexts(key, pieces) {
-  const el = document.querySelector(`.st-key-${key} [data-testid=stMarkdownContainer]`);
+  // a metric's value (its label is markdown too), else the container's markdown
+  const el = document.querySelector(`.st-key-${key} [data-testid=stMetricValue]`) ||
+             document.querySelector(`.st-key-${key} [data-testid=stMarkdownContainer]`);
   if (!el) return false;
   const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
   const nodes = [];
@@ -154,7 +156,7 @@ function setTexts(key, pieces) {
 }
 
 export default function (component) {
-  const { data, setTriggerValue } = component;
+  const { data, setTriggerValue, parentElement } = component;
   const old = FEEDS[data.slot];
   if (old) old.alive = false;
   if (!data.token) return;
@@ -162,6 +164,7 @@ export default function (component) {
   const url = new URL(data.url, document.baseURI).href;
   const redraw = () => { feed.alive = false; setTriggerValue("redraw", Date.now()); };
   async function tick() {
+    if (feed.alive && !parentElement.isConnected) feed.alive = false;  // the page dropped it
     if (!feed.alive) return;
     let msg = null;
     try {

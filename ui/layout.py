@@ -19,6 +19,10 @@ PAGE_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 [data-testid="stDataFrame"], [data-testid="stTable"] { max-width: 100%; overflow-x: auto; }
+/* Streamlit leaves a loading skeleton under every chart and pill row it has drawn, pulsing
+   for ever out of sight: 9 on the Playground, about 0.1 of a core per idle tab (measured in
+   Chromium; a classroom's laptops pay it too). A skeleton still shows, without the pulse. */
+[data-testid="stSkeleton"] { animation: none !important; }
 </style>
 """
 # Presenter mode: large prose, and no empty band above the title (charts scale in ui/charts).

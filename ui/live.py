@@ -23,7 +23,7 @@ import streamlit as st
 
 from resviz.engine import RunConfig, Snapshot, executor
 from resviz.i18n import _, language, set_language
-from ui import feed, keys, livechart
+from ui import charts, feed, keys, layout, livechart
 
 __all__ = ["RunConfig", "Snapshot", "Live", "get", "controls", "status", "fragment"]
 
@@ -35,6 +35,7 @@ FIRST_WAIT = 3.0  # seconds the page waits for a new run's first snapshot before
 KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody polls for 60 s
 FEED_EVERY = 0.5  # seconds between two polls of a tab fed in place (ui.feed): a poll with news
 # costs a tab a few ms, not the ~0.3 s of a rerun
+CHART_EVERY = 1.0  # seconds between two rebuilds of a training run's curves (and boundaries)
 FEED_REDRAW = 10.0  # ... and a fed page still reruns this often (what its scene leaves out:
 # the diagrams' hover numbers)
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
@@ -230,10 +231,52 @@ def summary(live: Live, snap: Snapshot, labels: dict[str, str]) -> None:
                        "press Reset.").format(name=labels[name], step=div))
     status(live, snap)
     cols = st.columns(len(labels))
+    values = _accuracies(live, snap, labels)
     for col, name in zip(cols, labels):
+        col.container(key=f"{live.key}_metric_{name}").metric(
+            _("Test accuracy, {name}").format(name=labels[name]),
+            values[f"{live.key}_metric_{name}"])
+
+
+def _accuracies(live: Live, snap: Snapshot, labels: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for name in labels:
         acc = snap.metrics.get(name, {}).get("test_acc")
-        col.metric(_("Test accuracy, {name}").format(name=labels[name]),
-                   "–" if acc is None else f"{acc:.1%}")
+        out[f"{live.key}_metric_{name}"] = "–" if acc is None else f"{acc:.1%}"
+    return out
+
+
+def summary_scene(live: Live, snap: Snapshot, labels: dict[str, str], curves_key: str,
+                  curves: Callable[[Snapshot], dict], look: tuple) -> dict:
+    """The scene (see `fragment`) of a page whose live part is `summary` and a curves chart
+    (Highway, LSTM): the metrics' values and the curves, rebuilt every CHART_EVERY."""
+    chart = slow_chart(live, snap, curves_key, (tuple(labels.items()),),
+                       lambda: curves(snap), look, CHART_EVERY)
+    return {"texts": _accuracies(live, snap, labels), "charts": {curves_key: chart}}
+
+
+def look() -> tuple:
+    """What a chart's look depends on besides its data: (presenter mode, language). Read it
+    in the page's script: the live feed's thread has no session to read it from."""
+    return layout.presenter_on(), language()
+
+
+def slow_chart(live: Live, snap: Snapshot, key: str, what: tuple,
+               build: Callable[[], dict], look: tuple, every: float) -> Any:
+    """A styled chart that is rebuilt only when `what` or `look` changes, when the run is not
+    training, or (while it trains) every `every` seconds times `crowding()`. An unchanged
+    chart is the same object: it costs the server nothing, the browser no redraw, and the
+    live feed does not send it again. A changed live chart (ui.livechart) is redrawn in place
+    by Plotly.react (~40 ms of a browser's CPU)."""
+    cache = live.extra.setdefault("slow", {})
+    what = (*what, *look)
+    kept = cache.get(key)
+    now = time.monotonic()
+    if kept and kept[0] == what and snap.running and now - kept[1] < every * crowding():
+        return kept[2]
+    fig = charts.styled(build(), presenter=look[0])
+    cache[key] = (what, now, fig)
+    return fig
 
 
 def status(live: Live, snap: Snapshot | None = None) -> None:

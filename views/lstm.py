@@ -76,9 +76,16 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
     return m
 
 
-def live_part(run: live.Live, snap: live.Snapshot) -> None:
+def scene(run: live.Live, snap: live.Snapshot, look: tuple) -> dict:
+    """What of the live part changes while training (ui.live.fragment): the accuracies and
+    the curves."""
+    return live.summary_scene(run, snap, LABELS, "sq_curves",
+                              lambda s: sfigs.curves_spec(s.curves, LABELS), look)
+
+
+def live_part(run: live.Live, snap: live.Snapshot, look: tuple) -> None:
     live.summary(run, snap, LABELS)
-    charts.show(sfigs.curves_spec(snap.curves, LABELS), "sq_curves", live=True)
+    charts.show(scene(run, snap, look)["charts"]["sq_curves"], "sq_curves", restyle=False, live=True)
 
 
 def page() -> None:
@@ -93,7 +100,9 @@ def page() -> None:
                             device=str(layout.device()), boundary=0)
     run = live.get(KEY, config)
     live.controls(run, "sq")
-    live.fragment(run, lambda snap: live_part(run, snap), key="sq_live_fragment")
+    look = live.look()
+    live.fragment(run, lambda snap: live_part(run, snap, look), key="sq_live_fragment",
+                  scene=lambda snap: scene(run, snap, look))
     snap = run.snap
     if snap is None or run.state == "lost":
         return

@@ -7,9 +7,6 @@ click and its effect are in view together. Training runs in the engine (ui.live)
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -17,7 +14,7 @@ from resviz.data import DATASETS, TOY_SETS
 from resviz.figures import network as netfig
 from resviz.figures import training as figs
 from resviz.figures.style import color
-from resviz.i18n import _, language
+from resviz.i18n import _
 from resviz.spec import ACTIVATIONS, FAMILIES, ORDERINGS, NetworkSpec, SpecError, TrainSpec
 from ui import charts, export, layout, live, params, session
 
@@ -28,8 +25,8 @@ SKIP_ROW = 10  # pills per row in the accessible fallback: pills do not wrap
 BIG_MODEL = 1_000_000
 ROW_HEIGHT = 190  # one model's row: its diagram beside its boundary
 DIAGRAM_EVERY = 10.0  # seconds between two refreshes of the diagrams' hover numbers in training
-SLOW_EVERY = 3.0  # ... of the gradient bars
-CHART_EVERY = 1.0  # ... of the boundaries and curves (the status line follows every redraw)
+SLOW_EVERY = 3.0  # ... of the gradient bars (the boundaries and curves: live.CHART_EVERY; each
+# times live.crowding() on a crowded server)
 # One screen needs the rows; on a narrow screen (a projector's 1024 px beside the sidebar)
 # the curves column wraps below the diagrams and boundaries instead of squeezing them.
 # Less room above the title, except in presenter mode (its page menu sits on top).
@@ -119,7 +116,7 @@ def page() -> None:
     labels = {k: _("{name}: {family}, {depth} blocks").format(
         name=k, family=_(s.family), depth=s.depth) for k, s in specs.items()}
 
-    look = (layout.presenter_on(), language())  # read here: the live feed has no session
+    look = live.look()
 
     def draw(snap: live.Snapshot) -> None:
         _draw(run, snap, data, specs, labels, look)
@@ -230,55 +227,34 @@ def _scene(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
             name=name, acc="–" if acc is None else f"{acc:.1%}")
         if snap.boundary:
             switched = (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()))
-            figures[f"pg_boundary_{name}"] = _slow(
+            figures[f"pg_boundary_{name}"] = live.slow_chart(
                 run, snap, f"boundary_{name}", (id(data), *switched),
                 lambda n=name: figs.boundary_spec(snap.boundary[n], data, "",
                                                   height=ROW_HEIGHT - 30, live=snap.running),
-                look, CHART_EVERY)
-    figures["pg_curves"] = _slow(run, snap, "curves", (tuple(labels.items()),),
-                                 lambda: figs.curves_spec(snap.curves, labels,
-                                                          height=2 * ROW_HEIGHT, stacked=True),
-                                 look, CHART_EVERY)
+                look, live.CHART_EVERY)
+    figures["pg_curves"] = live.slow_chart(
+        run, snap, "curves", (tuple(labels.items()),),
+        lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
+        look, live.CHART_EVERY)
     last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
     if all(last.values()):
         skips = {k: tuple(v) for k, v in snap.skips.items()}
-        figures["pg_grads"] = _slow(run, snap, "grads", (tuple(skips.items()),
-                                                         tuple(labels.items())),
-                                    lambda: figs.grad_bars_spec(last, labels, snap.skips,
-                                                                height=250), look)
+        figures["pg_grads"] = live.slow_chart(
+            run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
+            lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250), look, SLOW_EVERY)
     return {"texts": texts, "charts": figures}
-
-
-def _slow(run: live.Live, snap: live.Snapshot, key: str, what: tuple,
-          build: Callable[[], dict], look: tuple, every: float = SLOW_EVERY) -> go.Figure:
-    """A styled chart that is rebuilt only when `what` or `look` (presenter mode, language)
-    changes, when the run is not training, or (while it trains) every `every` seconds. An
-    unchanged chart costs the server nothing and the browser no redraw; a changed live chart
-    (ui.livechart) is redrawn in place by Plotly.react (~40 ms of a browser's CPU), a changed
-    diagram is mounted afresh by Streamlit (~0.1 s): the status line follows every redraw, the
-    boundaries and curves every CHART_EVERY, the gradient bars SLOW_EVERY, the diagrams' hover
-    numbers DIAGRAM_EVERY, each times live.crowding() on a crowded server."""
-    cache = run.extra.setdefault("slow", {})
-    what = (*what, *look)
-    kept = cache.get(key)
-    now = time.monotonic()
-    if kept and kept[0] == what and snap.running and now - kept[1] < every * live.crowding():
-        return kept[2]
-    fig = charts.styled(build(), presenter=look[0])
-    cache[key] = (what, now, fig)
-    return fig
 
 
 def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str,
              look: tuple) -> go.Figure:
     """Model `name`'s diagram; redrawn at once when its skips or deletions change."""
     stats = snap.block_stats.get(name, {})
-    return _slow(run, snap, f"net_{name}", (tuple(snap.skips[name]),
-                                            tuple(snap.active.get(name) or ()), label),
-                 lambda: netfig.diagram_spec(snap.skips[name], label, color(name),
-                                             stats.get("grad"), stats.get("ratio"),
-                                             snap.active.get(name), height=ROW_HEIGHT),
-                 look, DIAGRAM_EVERY)
+    return live.slow_chart(
+        run, snap, f"net_{name}", (tuple(snap.skips[name]), tuple(snap.active.get(name) or ()),
+                                   label),
+        lambda: netfig.diagram_spec(snap.skips[name], label, color(name), stats.get("grad"),
+                                    stats.get("ratio"), snap.active.get(name), height=ROW_HEIGHT),
+        look, DIAGRAM_EVERY)
 
 
 def _pills(run: live.Live, snap: live.Snapshot, name: str) -> None:

@@ -49,6 +49,7 @@ REPLY_TIMEOUT = 30.0  # seconds to wait for a worker's answer (models())
 DEFAULT_TTL = 60.0
 RUNS_PER_WORKER = 8
 GONE_KEPT = 10_000    # closed runs whose reason a late poll can still read
+WORKER_NICE = 5       # workers yield the CPU to the server (and browsers) when it is short
 ROOT = Path(__file__).resolve().parents[2]
 
 LOST_WORKER = N_("The worker training this run stopped (it was killed or ran out of memory). "
@@ -80,10 +81,28 @@ def _recv(conn: Connection) -> tuple:
     return pickle.loads(conn.recv_bytes())
 
 
+def _background(nice: int) -> None:
+    """Lower this worker's CPU priority by `nice`: training takes whatever CPU is free, but a
+    page rerun (Start, a click) and the tabs on the same machine go first when it is short.
+    The worker is its own session, so where Linux shares CPU by session ("autogroup") the
+    group's nice is what counts; os.nice is what counts where it does not."""
+    if nice <= 0:
+        return
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # not Linux, or autogroup off
+    try:
+        os.nice(nice)
+    except OSError:
+        pass
+
+
 def worker_main(conn: Connection) -> None:
     """A worker process: build runs, apply commands between steps, train the running ones
     in turn, publish snapshots. Exits when the parent's end of the pipe closes."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _background(int(os.environ.get("RESVIZ_WORKER_NICE", WORKER_NICE)))
     _threads()
     from resviz.device import freeze_heap
     from resviz.engine.core import RunCore
