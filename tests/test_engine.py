@@ -530,3 +530,25 @@ def test_second_tab_finds_a_warm_worker():
         assert e.stats()["workers"] == 3  # the spare the third tab will take
     finally:
         e.shutdown()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU priority as Linux has it")
+def test_a_worker_yields_the_cpu_to_the_page():
+    """A worker process lowers its own priority by RESVIZ_WORKER_NICE (its process nice, and
+    its session's autogroup where Linux has one), so page reruns and tabs go first; 0 = off."""
+    code = ("import os; from pathlib import Path; from resviz.engine.local import _background; "
+            "os.setsid(); _background({n}); g = Path('/proc/self/autogroup'); "
+            "print(os.getpriority(os.PRIO_PROCESS, 0), g.read_text().split()[-1] if g.exists() else '-')")
+    root = Path(__file__).resolve().parents[1]
+
+    def run(n: int) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", code.format(n=n)], cwd=root, check=True,
+                             capture_output=True, text=True, start_new_session=False)
+        return out.stdout.split()
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    nice, group = run(5)
+    assert int(nice) == min(19, base + 5)
+    assert group in ("-", "5")
+    nice, group = run(0)
+    assert int(nice) == base and group in ("-", "0")
