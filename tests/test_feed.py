@@ -88,11 +88,13 @@ def test_what_the_scene_cannot_show_redraws_the_page(after):
     assert produce(1)["redraw"] is True
 
 
-def test_a_lost_run_redraws_the_page():
+def test_a_lost_run_redraws_the_page_and_frees_its_token():
     run = _live(_snap(1, 2))
     produce = live.producer(run, _Scene(), run.snap, "en")
+    token = feed.register(produce)
     run.handle.lost = "the training process died"
-    assert produce(1)["redraw"] is True
+    assert feed.answer(token, 1) == {"v": 1, "redraw": True}
+    assert feed.answer(token, 1) is None  # its token is forgotten: the next poll gets a 404
 
 
 def test_the_feed_speaks_the_page_language():

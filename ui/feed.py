@@ -97,9 +97,12 @@ def answer(token: str, since: int) -> dict | None:
     if producer is None:
         return None
     try:
-        return producer(since)
+        out = producer(since)
     except Exception:  # noqa: BLE001 - a feed never errors to the tab: the page redraws itself
         return {"v": since, "redraw": True}
+    if out.pop("gone", False):  # the producer's run is gone: forget its token
+        drop(token)
+    return out
 
 
 async def _endpoint(request: Any) -> Any:
@@ -135,8 +138,8 @@ def text_pieces(markdown: str) -> list[str]:
 
 
 # The tab's side. One poller per slot (a page's live part); a new mount restarts it. Texts
-# are written into the text nodes of `.st-key-<key>` markdown (or a metric's value), node by node (React keeps
-# those nodes, and sets them again on its next render); charts go to ui.livechart's
+# are written into the text nodes of `.st-key-<key>` markdown (or a metric's value), node by
+# node (React keeps those nodes, and sets them again on its next render); charts go to ui.livechart's
 # window.__rvCharts[key]. Any surprise (a node count that differs, the token gone, `redraw`)
 # ends the poller and reruns the fragment, so Streamlit draws the page itself.
 _JS = """

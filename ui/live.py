@@ -255,6 +255,22 @@ def summary_scene(live: Live, snap: Snapshot, labels: dict[str, str], curves_key
     return {"texts": _accuracies(live, snap, labels), "charts": {curves_key: chart}}
 
 
+def summary_fragment(live: Live, labels: dict[str, str], curves_key: str,
+                     curves: Callable[[Snapshot], dict], key: str) -> None:
+    """The live part of a page that shows `summary` and one curves chart (Highway, LSTM),
+    drawn and fed (see `fragment`) from the same scene."""
+    seen = look()
+
+    def scene(snap: Snapshot) -> dict:
+        return summary_scene(live, snap, labels, curves_key, curves, seen)
+
+    def draw(snap: Snapshot) -> None:
+        summary(live, snap, labels)
+        charts.show(scene(snap)["charts"][curves_key], curves_key, restyle=False, live=True)
+
+    fragment(live, draw, key, scene=scene)
+
+
 def look() -> tuple:
     """What a chart's look depends on besides its data: (presenter mode, language). Read it
     in the page's script: the live feed's thread has no session to read it from."""
@@ -380,7 +396,9 @@ def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str) -> feed.Produ
 
     def _produce(since: int) -> dict:
         snap = live.newest()
-        if snap is None or live.lost or snap.state != "running" or _epoch(snap) != epoch:
+        if live.lost:  # closed or its worker died: the token has nothing more to serve
+            return {"v": since, "redraw": True, "gone": True}
+        if snap is None or snap.state != "running" or _epoch(snap) != epoch:
             return {"v": since, "redraw": True}
         if snap.version <= since:
             return {"v": since}

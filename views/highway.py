@@ -68,18 +68,6 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
     return m
 
 
-def scene(run: live.Live, snap: live.Snapshot, look: tuple) -> dict:
-    """What of the live part changes while training (ui.live.fragment): the accuracies and
-    the curves."""
-    return live.summary_scene(run, snap, LABELS, "hw_curves",
-                              lambda s: tfigs.curves_spec(s.curves, LABELS), look)
-
-
-def live_part(run: live.Live, snap: live.Snapshot, look: tuple) -> None:
-    live.summary(run, snap, LABELS)
-    charts.show(scene(run, snap, look)["charts"]["hw_curves"], "hw_curves", restyle=False, live=True)
-
-
 def gates_tab(m: dict, xte, example: int, init_profile: list[float]) -> None:
     hw = m["models"]["highway"]
     maps = gates.gate_maps(hw, xte, example=min(example, len(xte) - 1))
@@ -168,9 +156,8 @@ def page() -> None:
     live.controls(run, "hw")
     example = params.slider("hw_ex", _("Example shown in the single-example maps (test point)"),
                             0, 299, 0)
-    look = live.look()
-    live.fragment(run, lambda snap: live_part(run, snap, look), key="hw_live_fragment",
-                  scene=lambda snap: scene(run, snap, look))
+    live.summary_fragment(run, LABELS, "hw_curves", lambda s: tfigs.curves_spec(s.curves, LABELS),
+                          key="hw_live_fragment")
     snap = run.snap
     if snap is None or run.state == "lost":
         return

@@ -76,18 +76,6 @@ def measured(run: live.Live, snap: live.Snapshot) -> dict:
     return m
 
 
-def scene(run: live.Live, snap: live.Snapshot, look: tuple) -> dict:
-    """What of the live part changes while training (ui.live.fragment): the accuracies and
-    the curves."""
-    return live.summary_scene(run, snap, LABELS, "sq_curves",
-                              lambda s: sfigs.curves_spec(s.curves, LABELS), look)
-
-
-def live_part(run: live.Live, snap: live.Snapshot, look: tuple) -> None:
-    live.summary(run, snap, LABELS)
-    charts.show(scene(run, snap, look)["charts"]["sq_curves"], "sq_curves", restyle=False, live=True)
-
-
 def page() -> None:
     try:
         specs = seq.trio(length, hidden, forget_bias=forget_bias, seed=seed)
@@ -100,9 +88,8 @@ def page() -> None:
                             device=str(layout.device()), boundary=0)
     run = live.get(KEY, config)
     live.controls(run, "sq")
-    look = live.look()
-    live.fragment(run, lambda snap: live_part(run, snap, look), key="sq_live_fragment",
-                  scene=lambda snap: scene(run, snap, look))
+    live.summary_fragment(run, LABELS, "sq_curves", lambda s: sfigs.curves_spec(s.curves, LABELS),
+                          key="sq_live_fragment")
     snap = run.snap
     if snap is None or run.state == "lost":
         return
