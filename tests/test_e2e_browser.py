@@ -194,6 +194,16 @@ def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) 
     assert count["updates"] >= count["reruns"] + 3, count
     assert bu.step(page) > first, "the fed step counter did not move"
     assert _live_chart(page, "pg_curves").get_attribute("data-draws") != draws
+    # the curves sit in a fixed frame while training: new points move only the lines
+    # (Plotly.animate, no redraw), and the line drawn is the newest one sent
+    curves = _live_chart(page, "pg_curves")
+    moves = "el => Number(el.dataset.moves || 0)"
+    line = "el => el.querySelector('.scatterlayer .trace path.js-line').getAttribute('d')"
+    bu.wait_for(lambda: curves.evaluate(moves) >= 1, timeout=60)
+    before, n = curves.evaluate(line), curves.evaluate(moves)
+    bu.wait_for(lambda: curves.evaluate(moves) > n, timeout=60)
+    assert curves.evaluate(line) != before, "the moved curve's line was not redrawn"
+    assert curves.evaluate("el => el.data[0].x.at(-1) === JSON.parse(el.__rvDrawn).data[0].x.at(-1)")
     bu.click_button(page, "pg_pause")
     bu.wait_for(lambda: bu.paused(page), timeout=30)
     bu.wait_for(lambda: not (page.evaluate(FEED) or [False])[0], timeout=10)  # it stops polling

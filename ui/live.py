@@ -13,6 +13,7 @@ once, so every section below it and the buttons show the final state.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -36,8 +37,8 @@ KEEPALIVE = 20.0  # a paused page still polls: the engine closes runs nobody pol
 FEED_EVERY = 0.5  # seconds between two polls of a tab fed in place (ui.feed): a poll with news
 # costs a tab a few ms, not the ~0.3 s of a rerun
 CHART_EVERY = 1.0  # seconds between two rebuilds of a training run's curves (and boundaries)
-FEED_REDRAW = 10.0  # ... and a fed page still reruns this often (what its scene leaves out:
-# the diagrams' hover numbers)
+FEED_REDRAW = 10.0  # ... and a fed page still redraws itself this often, times crowding() (what
+# its scene leaves out: the diagrams' hover numbers); the feed asks for it
 WAIT = 5.0  # longest wait for the engine to confirm a command (a step of a huge net)
 
 
@@ -52,7 +53,6 @@ class Live:
     tag: Any = None  # page settings applied by `setup` (not in the config): a change reopens
     snap: Snapshot | None = None
     extra: dict = field(default_factory=dict)  # page-side caches, keyed by snapshot step
-    running_drawn: bool = False  # the page was last drawn with the run running
     key: str = "live"  # the page's session key: names its status line (`<key>_status`)
 
     def newest(self) -> Snapshot | None:
@@ -127,11 +127,23 @@ def _close(live: Live) -> None:
 
 def _start(live: Live) -> None:
     """Start, and wait for the first step (a few ms): the page's rerun then already shows the
-    run moving, instead of waiting a redraw period for it."""
+    run moving, instead of waiting a redraw period for it.
+
+    That rerun keeps the charts as they are drawn (`hold_charts`): the status line says at
+    once that the run moves, and the charts follow at the feed's first poll. Redrawing them
+    in the same rerun cost a browser about 0.3 s of CPU more per Start (Plotly), which a
+    class pressing Start together pays all at once (benchmarks/load.py)."""
     step = live.snap.step if live.snap else 0
     live.handle.start()
     live.extra["started"] = time.perf_counter()
     live.wait(lambda s: s.state not in ("ready", "paused", "running") or s.step > step)
+    hold_charts(live, FEED_EVERY * crowding())
+
+
+def hold_charts(live: Live, seconds: float) -> None:
+    """Keep every slow chart (see `slow_chart`) of a training run as drawn for `seconds`
+    more (a run that stops is drawn as it ends, held or not)."""
+    live.extra["hold"] = time.monotonic() + seconds
 
 
 def _pause(live: Live) -> None:
@@ -222,14 +234,13 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
 
 
 def summary(live: Live, snap: Snapshot, labels: dict[str, str]) -> None:
-    """Divergence notices, the status line and one test-accuracy metric per model: the head of
-    every live page's drawing (Highway, LSTM)."""
+    """Divergence notices and one test-accuracy metric per model: the head of every live
+    page's drawing (Highway, LSTM), below the status line."""
     for name in labels:
         div = snap.metrics.get(name, {}).get("diverged_at")
         if div is not None:
             st.error(_("The {name} net diverged at step {step}: lower the learning rate and "
                        "press Reset.").format(name=labels[name], step=div))
-    status(live, snap)
     cols = st.columns(len(labels))
     values = _accuracies(live, snap, labels)
     for col, name in zip(cols, labels):
@@ -288,7 +299,8 @@ def slow_chart(live: Live, snap: Snapshot, key: str, what: tuple,
     what = (*what, *look)
     kept = cache.get(key)
     now = time.monotonic()
-    if kept and kept[0] == what and snap.running and now - kept[1] < every * crowding():
+    if kept and kept[0] == what and snap.running and (
+            now - kept[1] < every * crowding() or now < live.extra.get("hold", 0.0)):
         return kept[2]
     fig = charts.styled(build(), presenter=look[0])
     cache[key] = (what, now, fig)
@@ -329,22 +341,34 @@ Scene = Callable[[Snapshot], dict]  # snapshot -> {"texts": {key: markdown}, "ch
 
 
 def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str,
-             scene: Scene | None = None) -> None:
-    """Draw the newest snapshot; while running, redraw every PACE seconds.
+             scene: Scene | None = None, controls: Callable[[], None] | None = None) -> None:
+    """The status line and `draw(snapshot)` of the newest snapshot; while running, redrawn
+    every PACE seconds.
 
     With a `scene` (what of the drawing changes while training: the markdown under each
     `st-key-` container key, and each live chart's styled figure, built without Streamlit
     and cached as `draw` caches them) and a server that serves ui.feed, the tab updates those
-    in place every FEED_EVERY seconds instead, and the fragment reruns only every FEED_REDRAW.
+    in place every FEED_EVERY seconds instead (times `crowding()`).
 
-    When the run stops while the fragment is on its timer (finished, lost, paused by Step),
-    the whole page reruns once so the buttons and the sections below show the final state.
-    A run that is not running is polled every KEEPALIVE seconds (redrawn only if it changed
-    or was lost), so the engine keeps it while the tab is open.
+    `controls` draws the page's buttons into a container of the page made before this call.
+    A page passes it when nothing else on it changes when a run starts (the Playground): on
+    a server that feeds it, the buttons, the status line and the feed are then a small
+    fragment of their own (`_head`), so a Start redraws just those and the live feed brings
+    the rest. A click on Start by a whole class at once then costs each tab a small redraw
+    instead of one of the whole live part (benchmarks/load.py).
+
+    Otherwise, and whenever the run stops (finished, lost, paused, a Step, another tab's
+    command), the whole page reruns once, so the buttons and every section show the new
+    state, and this fragment's timer is set again (every `pace()` while it trains unfed).
+    A run that is not running is polled every KEEPALIVE seconds (redrawn if it changed or was
+    lost), so the engine keeps it while the tab is open.
     """
-    running = live.state in ("running", "starting")
-    fed = running and scene is not None and feed.available()
+    running = live.state in ("running", "starting")  # as this page run found it
+    starting = live.state == "starting"  # no snapshot yet (a worker starting): poll it at pace
+    can_feed = scene is not None and feed.available()
+    split = controls is not None and can_feed
     lang = language()
+    box = st.container() if split else None  # the head's status line, above the drawing
 
     def body() -> None:
         # A timed fragment rerun runs without app.py's top (and in a fresh thread): set the
@@ -352,21 +376,53 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str,
         set_language(lang)
         before = live.snap.version if live.snap is not None else None
         snap = live.newest()
-        if not running and snap is not None and snap.version != before and snap.state != "ready":
-            st.rerun()  # changed while the page was idle (another tab's command, or lost)
-        if snap is None or live.state == "lost":
+        now = live.state in ("running", "starting")
+        if (starting and live.state != "starting") or not split and (
+                now != running or (not now and snap is not None and snap.version != before
+                                   and snap.state != "ready")):
+            st.rerun()  # started or stopped, or changed while idle: the page draws it all
+        if not split:
+            if controls is not None:
+                controls()
             status(live, snap)
+        if snap is None or live.state == "lost":
             return
-        if running and live.state != "running":
-            st.rerun()
-        if running and "started" in live.extra and snap.step > 0:
+        if now and "started" in live.extra and snap.step > 0:
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
         draw(snap)
-        if fed:
+        live.extra["drawn"] = (snap.running, snap.version, _epoch(snap))
+        if now and can_feed and not split:
             _feed(live, scene, snap, lang, key)
 
-    every = (FEED_REDRAW if fed else pace()) if running else KEEPALIVE
+    every = pace() if starting or running and not can_feed else KEEPALIVE
     st.fragment(body, run_every=every, key=key)()
+    if split:
+        st.fragment(lambda: _head(live, controls, box, scene, lang, key), key=f"{key}_head",
+                    run_every=pace() if starting else KEEPALIVE)()
+
+
+def _head(live: Live, controls: Callable[[], None], box: Any, scene: Scene, lang: str,
+          key: str) -> None:
+    """The buttons, the status line and the live feed of a split `fragment`. A Start redraws
+    only these (the drawing below stays as drawn, and the feed updates it); anything else
+    that changed what the drawing shows reruns the whole page."""
+    set_language(lang)
+    snap = live.newest()
+    drawn = live.extra.get("drawn")  # (running, version, epoch) the drawing below shows
+    if snap is None or live.lost:
+        if drawn is not None:
+            st.rerun()
+    elif snap.running:
+        if drawn is not None and drawn[0] and drawn[2] != _epoch(snap):
+            st.rerun()  # diverged or switched since the drawing: draw it all
+    elif drawn is None or drawn[0] or drawn[1] != snap.version:
+        st.rerun()  # stopped, stepped or reset: the drawing shows another state
+    controls()
+    with box:
+        status(live, snap)
+    if snap is not None and snap.running and not live.lost:
+        # no timed redraw: the drawing's own timer (KEEPALIVE) refreshes the diagrams' hover
+        _feed(live, scene, snap, lang, key, redraw_every=None)
 
 
 def _epoch(snap: Snapshot) -> tuple:
@@ -378,13 +434,15 @@ def _epoch(snap: Snapshot) -> tuple:
             tuple(tuple(c) for c in snap.commands))
 
 
-def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str) -> feed.Producer:
+def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str,
+             redraw_every: float | None = FEED_REDRAW) -> feed.Producer:
     """What the tab's live feed asks for (ui.feed): given the version it shows, the newest
     snapshot's status line, the scene's texts, and the live charts the scene rebuilt since
     (the page drew `drawn` just now); `redraw` once the run stops or something outside the
     scene changes (a divergence, a switch), so the page draws itself again."""
     epoch, status_key = _epoch(drawn), f"{live.key}_status"
     sent = dict(scene(drawn).get("charts", {}))  # what the page drew (the scene's cache)
+    redraw_at = time.monotonic() + (redraw_every or math.inf) * crowding()
 
     def produce(since: int) -> dict:
         was = language()
@@ -398,7 +456,8 @@ def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str) -> feed.Produ
         snap = live.newest()
         if live.lost:  # closed or its worker died: the token has nothing more to serve
             return {"v": since, "redraw": True, "gone": True}
-        if snap is None or snap.state != "running" or _epoch(snap) != epoch:
+        if (snap is None or snap.state != "running" or _epoch(snap) != epoch
+                or time.monotonic() > redraw_at):
             return {"v": since, "redraw": True}
         if snap.version <= since:
             return {"v": since}
@@ -415,9 +474,12 @@ def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str) -> feed.Produ
     return produce
 
 
-def _feed(live: Live, scene: Scene, drawn: Snapshot, lang: str, key: str) -> None:
-    """Serve this page's scene to the tab (ui.feed) from the snapshot just drawn on."""
-    token = feed.register(producer(live, scene, drawn, lang), live.extra.get("feed_token"))
+def _feed(live: Live, scene: Scene, drawn: Snapshot, lang: str, key: str,
+          redraw_every: float | None = FEED_REDRAW) -> None:
+    """Serve this page's scene to the tab (ui.feed) from the snapshot just drawn on; the feed
+    asks for a redraw every `redraw_every` seconds (times crowding), if given."""
+    token = feed.register(producer(live, scene, drawn, lang, redraw_every),
+                          live.extra.get("feed_token"))
     live.extra["feed_token"] = token
     every = FEED_EVERY * crowding()
     feed.mount(key, token, drawn.version, every, every)

@@ -104,7 +104,6 @@ def page() -> None:
         return
     config = session.config({"A": spec_a, "B": spec_b}, tspec, str(layout.device()))
     run = live.get(session.KEY, config)
-    live.controls(run, "pg", on_reset=_forget_pills, container=buttons_row)
     specs = dict(config.specs)
     for name, spec in specs.items():
         n_params = _param_count(spec)
@@ -124,7 +123,10 @@ def page() -> None:
     def scene(snap: live.Snapshot) -> dict:
         return _scene(run, snap, data, specs, labels, look)
 
-    live.fragment(run, draw, key="pg_live_fragment", scene=scene)
+    def controls() -> None:  # in the live fragment: Start and Pause redraw only that
+        live.controls(run, "pg", on_reset=_forget_pills, container=buttons_row)
+
+    live.fragment(run, draw, key="pg_live_fragment", scene=scene, controls=controls)
     if dataset not in TOY_SETS:
         st.caption(_("Digits and MNIST-1D use small conv / MLP blocks on real data."))
     export.playground_section(session.PlaygroundRun(run))
@@ -180,7 +182,6 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
         if div is not None:
             st.error(_("Model {name} diverged at step {step}: the learning rate is too high "
                        "for it. Lower it and press Reset.").format(name=name, step=div))
-    live.status(run, snap)
     scene = _scene(run, snap, data, specs, labels, look)
     texts, figures = scene["texts"], scene["charts"]
     gen = st.session_state.get("pg_net_gen", 0)
@@ -201,12 +202,11 @@ def _draw(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
         c_bound.caption(_("Decision boundaries are drawn for the 2D data sets."))
     with c_curves:
         charts.show(figures["pg_curves"], "pg_curves", restyle=False, live=True)
-    if "pg_grads" in figures:
-        charts.show(figures["pg_grads"], "pg_grads", restyle=False, live=True)
-        st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
-                     "the whole signal, not a small correction to an identity path, so its "
-                     "weights often get larger gradients than a residual block's: large bars "
-                     "here do not mean a healthy gradient reaching the input (Gradient flow)."))
+    charts.show(figures["pg_grads"], "pg_grads", restyle=False, live=True)
+    st.caption(_("Parameter-gradient norms ‖∂L/∂θ‖ per block. A plain block's output is "
+                 "the whole signal, not a small correction to an identity path, so its "
+                 "weights often get larger gradients than a residual block's: large bars "
+                 "here do not mean a healthy gradient reaching the input (Gradient flow)."))
     with st.expander(_("Skip toggles, block by block (keyboard and screen reader)")):
         st.caption(_("The same switches as the arcs in the diagrams: highlighted = on. They "
                      "change the trained model at once, without retraining."))
@@ -234,14 +234,16 @@ def _scene(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
                 look, live.CHART_EVERY)
     figures["pg_curves"] = live.slow_chart(
         run, snap, "curves", (tuple(labels.items()),),
-        lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True),
+        lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True,
+                                 steps=snap.max_steps),
         look, live.CHART_EVERY)
-    last = {k: (snap.last.get(k) or {}).get("grad_norms") for k in names}
-    if all(last.values()):
-        skips = {k: tuple(v) for k, v in snap.skips.items()}
-        figures["pg_grads"] = live.slow_chart(
-            run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
-            lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250), look, SLOW_EVERY)
+    # every block's last gradient norm (None before the first step: drawn as an empty chart)
+    last = {k: (snap.last.get(k) or {}).get("grad_norms") or [None] * len(snap.skips[k])
+            for k in names}
+    skips = {k: tuple(v) for k, v in snap.skips.items()}
+    figures["pg_grads"] = live.slow_chart(
+        run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
+        lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250), look, SLOW_EVERY)
     return {"texts": texts, "charts": figures}
 
 

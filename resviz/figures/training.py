@@ -51,27 +51,46 @@ def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
 
 
 def curves_spec(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
-                labels: Mapping[str, str], height: int = 320, stacked: bool = False) -> dict:
-    """`curves` as a plain figure dict: what a live page redraws (no plotly validation)."""
+                labels: Mapping[str, str], height: int = 320, stacked: bool = False,
+                steps: int | None = None) -> dict:
+    """`curves` as a plain figure dict: what a live page redraws (no plotly validation).
+
+    `steps` (the run's step limit) fixes the frame: the step axis spans [0, steps] and the
+    loss axis whole decades around the losses, so while a run trains the curves grow inside
+    axes that stay put, and the browser moves only the lines (ui.livechart)."""
     lay = layout_of(_curves_layout, stacked, height, _("Training loss"), _("Test accuracy"),
                     _("step"))
     second = ("x2", "y2")
     data, empty = [], True
+    if steps is not None:
+        losses = [v for h in histories.values() for v in _as_curves(h)["loss"]
+                  if v is not None and math.isfinite(v) and v > 0]
+        lo, hi = (math.log10(min(losses)), math.log10(max(losses))) if losses else (-1.0, 0.0)
+        lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "range": [
+            math.floor(lo), max(math.ceil(hi), math.floor(lo) + 1)]}}
+        for ax in ("xaxis", "xaxis2"):
+            lay[ax] = {**lay.get(ax, {}), "range": [0, max(1, steps)]}
     for i, (name, h) in enumerate(histories.items()):
         c, cv = color(name, i), _as_curves(h)
         empty = empty and not cv["step"]
         data.append({"type": "scatter", "x": list(cv["step"]), "y": list(cv["loss"]),
-                     "name": labels.get(name, name), "line": {"color": c},
-                     "legendgroup": name, "xaxis": "x", "yaxis": "y"})
+                     "mode": _mode(cv["step"]), "name": labels.get(name, name),
+                     "line": {"color": c}, "legendgroup": name, "xaxis": "x", "yaxis": "y"})
         data.append({"type": "scatter", "x": list(cv["eval_step"]), "y": list(cv["test_acc"]),
-                     "showlegend": False, "line": {"color": c}, "legendgroup": name,
-                     "xaxis": second[0], "yaxis": second[1]})
+                     "mode": _mode(cv["eval_step"]), "showlegend": False, "line": {"color": c},
+                     "legendgroup": name, "xaxis": second[0], "yaxis": second[1]})
     if empty:
         lay.setdefault("annotations", []).append(
             {"text": _("Press Start to train"), "x": 0.5, "y": 0.85 if stacked else 0.5,
              "xref": "paper", "yref": "paper", "showarrow": False,
              "font": {"size": 16, "color": "#6b7280"}})
     return {"data": data, "layout": lay}
+
+
+def _mode(xs: Sequence) -> str:
+    """Plotly's own default mode for a scatter trace, written out: a live chart that only
+    moves its lines (ui.livechart) keeps the mode it was drawn with."""
+    return "lines+markers" if len(xs) < 20 else "lines"
 
 
 def _curves_layout(stacked: bool, height: int, loss: str, acc: str, step: str) -> go.Figure:
@@ -250,8 +269,12 @@ def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, st
                    skips: Mapping[str, Sequence[bool]] | None = None, height: int = 300) -> dict:
     """`grad_bars` as a plain figure dict: what a live page redraws (no plotly validation)."""
     data = []
+    # before the first step there are no gradients: the chart is drawn empty, with a note, so
+    # it is in place (and the page does not grow) when training starts
+    empty = not any(v is not None and math.isfinite(v) for g in norms.values() for v in g)
     for i, (name, g) in enumerate(norms.items()):
-        y = [max(v, 1e-30) if v is not None and math.isfinite(v) else 1e-30 for v in g]
+        y = [None if empty else max(v, 1e-30) if v is not None and math.isfinite(v) else 1e-30
+             for v in g]
         marker: dict[str, Any] = {"color": color(name, i)}
         if skips is not None and name in skips:
             marker["pattern"] = {"shape": ["" if s else "/" for s in skips[name]]}
@@ -260,6 +283,12 @@ def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, st
                      "hovertemplate": _("block %{x}: %{y:.2e}") + "<extra></extra>"})
     lay = layout_of(_grad_bars_layout, height, _("parameter-gradient norm"),
                     _("block (1 = nearest the input)"), _("Per-block gradient norm (log scale)"))
+    if empty:
+        lay = {**lay, "annotations": [*lay.get("annotations", []), {
+            "text": _("Press Start or Step: the gradients of the last step appear here."),
+            "x": 0.5, "y": 0.5,
+            "xref": "paper", "yref": "paper", "showarrow": False,
+            "font": {"size": 14, "color": "#6b7280"}}]}
     return {"data": data, "layout": lay}
 
 
