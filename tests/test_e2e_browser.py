@@ -9,6 +9,7 @@ Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded brows
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ HANDLES = "path.point.plotly-customdata"  # the diagram's skip handles: the only
 PAGE_TIMEOUT = 90_000  # ms: a page may build data or a model on its first run
 
 
+SERVER_PIDS: list[int] = []  # the server of this module's tests (to find its engine workers)
+
+
 # Module scope: Playwright's sync API must be stopped before another test module starts its own
 # (two live sync_playwright() instances in one thread fail with "Sync API inside the asyncio loop").
 @pytest.fixture(scope="module")
@@ -35,7 +39,8 @@ def server() -> Iterator[str]:
             pytest.fail(f"browser tests must run in CI: {why}")
         pytest.skip(why)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with bu.streamlit_server(log=SHOTS.parent / "streamlit.log", launcher=True) as (base, _proc):
+    with bu.streamlit_server(log=SHOTS.parent / "streamlit.log", launcher=True) as (base, proc):
+        SERVER_PIDS[:] = [proc.pid]
         yield base
 
 
@@ -326,4 +331,34 @@ def test_url_settings_apply_and_bad_values_get_a_notice(server: str, page: Any) 
     alerts = " ".join(page.locator("[data-testid=stAlert]").all_inner_texts())
     assert "pg_noise" in alerts and "pg_data" in alerts
     assert page.evaluate("window.__xss") is None, "a URL value was rendered as HTML"
+    assert bu.exceptions(page) == []
+
+
+RERUNS = """() => { const w = window.__reruns = {n: 0};
+  const app = document.querySelector('[data-testid=stApp]');
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running')
+    w.n += 1; }).observe(app, {attributes: true}); }"""
+
+
+def test_a_worker_lost_while_fed_says_so_once_and_restarts(server: str, page: Any) -> None:
+    """A Playground fed in place (its buttons and status line a fragment of their own) whose
+    worker is killed mid-run says the run was lost, offers Restart, and then rests: no
+    exception, and no rerun after rerun. Restart trains again."""
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: (page.evaluate(FEED) or [False, 0])[1] >= 1, timeout=60)
+    workers = bu.cpu_by_pid(SERVER_PIDS[0], only="resviz.engine")
+    assert workers, "no engine worker found under the server"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    page.get_by_text("The training process stopped").first.wait_for(timeout=60_000)
+    page.locator(".st-key-pg_restart button").first.wait_for(timeout=30_000)
+    bu.wait_idle(page)
+    page.evaluate(RERUNS)
+    page.wait_for_timeout(3000)
+    assert page.evaluate("() => window.__reruns.n") <= 1, "the lost page keeps rerunning"
+    assert bu.exceptions(page) == []
+    bu.click_button(page, "pg_restart")
+    bu.click_button(page, "pg_start")
+    bu.wait_for(lambda: (bu.step(page) or 0) > 0, timeout=60)
     assert bu.exceptions(page) == []

@@ -386,6 +386,7 @@ def fragment(live: Live, draw: Callable[[Snapshot], Any], key: str,
                 controls()
             status(live, snap)
         if snap is None or live.state == "lost":
+            live.extra["drawn"] = None  # nothing drawn: the head has no state to redraw from
             return
         if now and "started" in live.extra and snap.step > 0:
             live.extra.setdefault("first_update", time.perf_counter() - live.extra["started"])
