@@ -107,3 +107,28 @@ def test_layout_of_hands_out_fresh_copies():
     first["margin"] = {"t": 1}
     again = layout_of(figs._grad_bars_layout, 200, "y", "x", "t")
     assert again["yaxis"]["title"]["text"] == "y" and again.get("margin") != {"t": 1}
+
+
+def test_curves_in_a_fixed_frame_hold_every_loss_and_keep_plotlys_mode() -> None:
+    """With the step limit, the curves' step axes span [0, limit] and the loss axis whole
+    decades that contain every finite loss (what lets ui.livechart move only the lines)."""
+    losses = [0.7, 0.31, 0.042, float("nan"), 0.0009]
+    cv = {"step": list(range(5)), "loss": losses, "eval_step": [0], "test_acc": [0.5]}
+    fig = figs.curves_spec({"A": cv}, {"A": "A"}, stacked=True, steps=600)
+    lay = fig["layout"]
+    assert lay["xaxis"]["range"] == [0, 600] and lay["xaxis2"]["range"] == [0, 600]
+    lo, hi = lay["yaxis"]["range"]
+    assert (lo, hi) == (-4, 0)  # 10^-4 <= 0.0009 and 0.7 <= 10^0
+    assert all(10.0 ** lo <= v <= 10.0 ** hi for v in losses if v == v)
+    assert [t["mode"] for t in fig["data"]] == ["lines+markers", "lines+markers"]
+    long = {"step": list(range(30)), "loss": [0.5] * 30, "eval_step": [0], "test_acc": [0.5]}
+    assert figs.curves_spec({"A": long}, {"A": "A"})["data"][0]["mode"] == "lines"
+    assert "range" not in figs.curves_spec({"A": cv}, {"A": "A"})["layout"]["xaxis"]
+
+
+def test_gradient_bars_before_the_first_step_are_empty_with_a_note() -> None:
+    fig = figs.grad_bars_spec({"A": [None] * 3, "B": [None] * 3}, {"A": "A", "B": "B"})
+    assert all(y is None for t in fig["data"] for y in t["y"])
+    assert any("Press Start" in a["text"] for a in fig["layout"]["annotations"])
+    some = figs.grad_bars_spec({"A": [1.0, None, 2.0]}, {"A": "A"})
+    assert some["data"][0]["y"] == [1.0, 1e-30, 2.0] and not some["layout"].get("annotations")

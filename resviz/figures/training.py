@@ -283,8 +283,9 @@ def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, st
                      "hovertemplate": _("block %{x}: %{y:.2e}") + "<extra></extra>"})
     lay = layout_of(_grad_bars_layout, height, _("parameter-gradient norm"),
                     _("block (1 = nearest the input)"), _("Per-block gradient norm (log scale)"))
-    if empty:
-        lay = {**lay, "annotations": [*lay.get("annotations", []), {
+    if empty:  # no bars: no made-up scale either
+        lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "showticklabels": False},
+               "annotations": [*lay.get("annotations", []), {
             "text": _("Press Start or Step: the gradients of the last step appear here."),
             "x": 0.5, "y": 0.5,
             "xref": "paper", "yref": "paper", "showarrow": False,
