@@ -147,3 +147,20 @@ def test_a_summary_scene_keeps_its_chart_while_training_and_rebuilds_it_when_sto
     assert built == [2, 4, 5]  # a new look is a new chart
     assert presenter["charts"]["hw_curves"].to_dict()["layout"] != \
         stopped["charts"]["hw_curves"].to_dict()["layout"]
+
+
+def test_the_feed_asks_for_a_timed_redraw_only_when_told(monkeypatch):
+    """Highway and LSTM redraw every FEED_REDRAW (what the scene leaves out); the split
+    Playground's head passes None and is never asked to."""
+    clock = [100.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(live, "crowding", lambda: 1.0)
+    run = _live(_snap(1, 2))
+    timed = live.producer(run, _Scene(), run.snap, "en", redraw_every=10.0)
+    never = live.producer(run, _Scene(), run.snap, "en", redraw_every=None)
+    run.handle.snap = _snap(2, 3)
+    assert "redraw" not in timed(1) and "redraw" not in never(1)
+    clock[0] += 11.0
+    run.handle.snap = _snap(3, 4)
+    assert timed(2) == {"v": 2, "redraw": True}
+    assert "redraw" not in never(2) and never(2)["v"] == 3

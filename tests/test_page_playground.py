@@ -223,3 +223,19 @@ def test_every_control_carries_its_value_as_its_default():
     assert at.slider(key="pg_noise").proto.default == [0.2]
     at.selectbox(key="a_depth").set_value(9).run()  # a change moves the default with it
     assert at.selectbox(key="a_depth").options[at.selectbox(key="a_depth").proto.default] == "9"
+
+
+def test_a_fed_playground_draws_its_buttons_and_status_from_its_head(monkeypatch) -> None:
+    """Where the server feeds pages (make app), the Playground's buttons and status line are
+    a fragment of their own; the page still starts, trains, finishes and pauses the same way
+    (AppTest runs the script whole, so this checks the split page's drawing, not its reruns)."""
+    from ui import feed
+
+    monkeypatch.setattr(feed, "_INSTALLED", True)
+    at = train_to_end()
+    assert [s.value for s in at.success] == ["Finished · 50 steps"]
+    assert "pg_continue" in {b.key for b in at.button}
+    assert len([s for s in at.success if "Finished" in s.value]) == 1  # drawn once, by the head
+    at.button(key="pg_reset").click().run()
+    no_exception(at)
+    assert step(at) == 0 and at.button(key="pg_start").label == "Start"
