@@ -157,7 +157,8 @@ def main() -> None:
     if why := bu.chromium_missing():
         sys.exit(why)
     samples: list[int] = []
-    trace: list[tuple[float, float, float]] = []  # (time, server CPU s, Chromium CPU s)
+    # (time, server + workers CPU s, Chromium CPU s, the Streamlit process's own CPU s)
+    trace: list[tuple[float, float, float, float]] = []
     # CPU seconds per process, the last value seen (a tab's renderer exits when it closes):
     # the server with its engine workers, and the Chromium that Playwright launched here
     cpu: dict[str, dict[int, float]] = {"server": {}, "browser": {}}
@@ -172,7 +173,7 @@ def main() -> None:
                 cpu["server"].update(bu.cpu_by_pid(proc.pid))
                 cpu["browser"].update(bu.cpu_by_pid(os.getpid(), only="chrom"))
                 trace.append((time.perf_counter(), sum(cpu["server"].values()),
-                              sum(cpu["browser"].values())))
+                              sum(cpu["browser"].values()), cpu["server"].get(proc.pid, 0.0)))
                 if args.nice_browser:  # Chromium sets its own priorities (-8 as root): reset
                     for pid in cpu["browser"]:  # every thread (a nice value is per thread)
                         for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -227,7 +228,7 @@ def summary(results: list[dict], args, wall: float, idle: int, peak: int, after:
             "server_cores": cpu["server"] / wall, "browser_cores": cpu["browser"] / wall}
 
 
-def training_cores(results: list[dict], trace: list[tuple[float, float, float]]) -> dict:
+def training_cores(results: list[dict], trace: list[tuple[float, ...]]) -> dict:
     """Cores used by the server (+ workers) and by Chromium while every session trained at
     once (last Start to first finish): the crowd's split of the machine, without the opening
     of the pages."""
@@ -239,8 +240,9 @@ def training_cores(results: list[dict], trace: list[tuple[float, float, float]])
     inside = [s for s in trace if a <= s[0] <= b]
     if len(inside) < 2:
         return {}
-    (t0, s0, b0), (t1, s1, b1) = inside[0], inside[-1]
+    (t0, s0, b0, m0), (t1, s1, b1, m1) = inside[0], inside[-1]
     return {"training_server_cores": (s1 - s0) / (t1 - t0),
+            "training_streamlit_cores": (m1 - m0) / (t1 - t0),
             "training_browser_cores": (b1 - b0) / (t1 - t0)}
 
 
@@ -263,7 +265,8 @@ def table(r: dict) -> str:
              f" ({r['server_cores']:.2f} cores), Chromium {r['browser_cpu_ms_per_pair_step']:.1f}"
              f" ({r['browser_cores']:.2f} cores)",
              f"while all trained at once: server + workers "
-             f"{r.get('training_server_cores', float('nan')):.2f} cores, Chromium "
+             f"{r.get('training_server_cores', float('nan')):.2f} cores (the Streamlit "
+             f"process {r.get('training_streamlit_cores', float('nan')):.2f}), Chromium "
              f"{r.get('training_browser_cores', float('nan')):.2f} cores",
              f"server RSS MiB: idle {r['rss_idle_mib']:.0f}, peak {r['rss_peak_mib']:.0f}, "
              f"after {r['rss_after_mib']:.0f}"]

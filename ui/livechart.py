@@ -72,15 +72,16 @@ function swapPicture(div, figure, fig) {
 }
 
 // A figure whose axes all have fixed ranges and that differs from the drawn one only in its
-// traces' x and y (a training run's curves in a fixed frame: resviz.figures.training's
-// curves_spec with `steps`) moves just its lines: Plotly.animate without a redraw leaves the
-// axes, titles and margins as drawn. A Plotly.react of the Playground's curves cost a tab
-// about 75 ms of CPU per update (Chromium profile), mostly in laying out axes that had not
-// changed.
+// traces' x and y (a training run's curves or gradient bars in a fixed frame:
+// resviz.figures.training's curves_spec with `steps`, grad_bars_spec with `y_range`) moves
+// just its lines or bars: Plotly.animate without a redraw leaves the axes, titles and margins
+// as drawn. A Plotly.react of the Playground's curves cost a tab about 75-95 ms of CPU per
+// update, and of its gradient bars about 80 ms (Chromium profiles), mostly in laying out
+// axes that had not changed.
 function frameOf(fig) {
   const axes = Object.keys(fig.layout).filter((k) => /^[xy]axis[0-9]*$/.test(k));
   if (!axes.length || !axes.every((k) => Array.isArray(fig.layout[k].range))) return null;
-  if (!fig.data.every((t) => (t.type || "scatter") === "scatter")) return null;
+  if (!fig.data.every((t) => ["scatter", "bar"].includes(t.type || "scatter"))) return null;
   return JSON.stringify([fig.layout, fig.data.map((t) => Object.assign({}, t, {x: 0, y: 0}))]);
 }
 

@@ -235,7 +235,8 @@ def _scene(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
     figures["pg_curves"] = live.slow_chart(
         run, snap, "curves", (tuple(labels.items()),),
         lambda: figs.curves_spec(snap.curves, labels, height=2 * ROW_HEIGHT, stacked=True,
-                                 steps=snap.max_steps),
+                                 steps=snap.max_steps, loss_range=_kept_range(
+                                     run, "curves_range", figs.loss_values(snap.curves))),
         look, live.CHART_EVERY)
     # every block's last gradient norm (None before the first step: drawn as an empty chart)
     last = {k: (snap.last.get(k) or {}).get("grad_norms") or [None] * len(snap.skips[k])
@@ -243,8 +244,20 @@ def _scene(run: live.Live, snap: live.Snapshot, data, specs: dict, labels: dict,
     skips = {k: tuple(v) for k, v in snap.skips.items()}
     figures["pg_grads"] = live.slow_chart(
         run, snap, "grads", (tuple(skips.items()), tuple(labels.items())),
-        lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250), look, SLOW_EVERY)
+        lambda: figs.grad_bars_spec(last, labels, snap.skips, height=250, y_range=_kept_range(
+            run, "grads_range", [v for g in last.values() for v in g], span=1)),
+        look, SLOW_EVERY)
     return {"texts": texts, "charts": figures}
+
+
+def _kept_range(run: live.Live, key: str, values: list, span: int = figs.LOSS_DECADES
+                ) -> list[float] | None:
+    """A live chart's log range (figs.log_decades): whole decades that only widen while the
+    run lives (a Reset forgets them), so new points move in place (ui.livechart) instead of
+    redrawing the chart."""
+    rng = figs.log_decades(values, span=span, within=run.extra.get(key))
+    run.extra[key] = rng
+    return rng
 
 
 def _diagram(run: live.Live, snap: live.Snapshot, name: str, label: str,

@@ -52,22 +52,21 @@ def curves(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
 
 def curves_spec(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
                 labels: Mapping[str, str], height: int = 320, stacked: bool = False,
-                steps: int | None = None) -> dict:
+                steps: int | None = None, loss_range: Sequence[float] | None = None) -> dict:
     """`curves` as a plain figure dict: what a live page redraws (no plotly validation).
 
     `steps` (the run's step limit) fixes the frame: the step axis spans [0, steps] and the
-    loss axis whole decades around the losses, so while a run trains the curves grow inside
-    axes that stay put, and the browser moves only the lines (ui.livechart)."""
+    loss axis whole decades around the losses, at least LOSS_DECADES of them below the
+    highest loss (`log_decades`), so while a run trains the curves grow inside axes that
+    stay put, and the browser moves only the lines (ui.livechart). A live page passes a
+    `loss_range` (log10 units) that only widens (`log_decades` with the one drawn last)."""
     lay = layout_of(_curves_layout, stacked, height, _("Training loss"), _("Test accuracy"),
                     _("step"))
     second = ("x2", "y2")
     data, empty = [], True
     if steps is not None:
-        losses = [v for h in histories.values() for v in _as_curves(h)["loss"]
-                  if v is not None and math.isfinite(v) and v > 0]
-        lo, hi = (math.log10(min(losses)), math.log10(max(losses))) if losses else (-1.0, 0.0)
-        lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "range": [
-            math.floor(lo), max(math.ceil(hi), math.floor(lo) + 1)]}}
+        rng = loss_range or log_decades(loss_values(histories)) or [-LOSS_DECADES, 0]
+        lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "range": list(rng)}}
         for ax in ("xaxis", "xaxis2"):
             lay[ax] = {**lay.get(ax, {}), "range": [0, max(1, steps)]}
     for i, (name, h) in enumerate(histories.items()):
@@ -85,6 +84,35 @@ def curves_spec(histories: Mapping[str, Sequence[Record] | Mapping[str, list]],
              "xref": "paper", "yref": "paper", "showarrow": False,
              "font": {"size": 16, "color": "#6b7280"}})
     return {"data": data, "layout": lay}
+
+
+LOSS_DECADES = 3  # decades the live loss axis spans at least, below the highest loss
+
+
+def log_decades(values: Sequence[float | None], span: int = LOSS_DECADES,
+                within: Sequence[float] | None = None) -> list[float] | None:
+    """A log axis's range in whole decades, [lo, hi] in log10 units, holding every positive
+    finite value, at least `span` decades (down from the top) and the range `within` if
+    given; None when there is no such value and no `within`.
+
+    A live chart drawn in a fixed frame moves only its bars or lines (ui.livechart); each
+    change of range costs a tab a whole redraw (about 80 ms). Whole decades with room below,
+    and a page that passes the range it drew last as `within` (widened a decade more than
+    the values need when they outgrow it), change it rarely: a loss falling from 1 to 1e-6
+    redraws its chart twice."""
+    logs = [math.log10(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not logs:
+        return None if within is None else list(within)
+    lo, hi = math.floor(min(logs)), math.ceil(max(logs))
+    if within is not None:  # outgrown: widen by a decade more than needed, to last longer
+        lo = min(within[0], lo - 1 if lo < within[0] else lo)
+        hi = max(within[1], hi + 1 if hi > within[1] else hi)
+    return [min(lo, hi - max(1, span)), hi]
+
+
+def loss_values(histories: Mapping[str, Sequence[Record] | Mapping[str, list]]) -> list:
+    """Every model's training losses as `curves` draws them (thinned)."""
+    return [v for h in histories.values() for v in _as_curves(h)["loss"]]
 
 
 def _mode(xs: Sequence) -> str:
@@ -266,8 +294,12 @@ def grad_bars(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
 
 
 def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, str],
-                   skips: Mapping[str, Sequence[bool]] | None = None, height: int = 300) -> dict:
-    """`grad_bars` as a plain figure dict: what a live page redraws (no plotly validation)."""
+                   skips: Mapping[str, Sequence[bool]] | None = None, height: int = 300,
+                   y_range: Sequence[float] | None = None) -> dict:
+    """`grad_bars` as a plain figure dict: what a live page redraws (no plotly validation).
+
+    `y_range` (log10 units, see `log_decades`) fixes the norm axis, so a live page's new
+    bars only move (ui.livechart) instead of redrawing the chart."""
     data = []
     # before the first step there are no gradients: the chart is drawn empty, with a note, so
     # it is in place (and the page does not grow) when training starts
@@ -283,6 +315,10 @@ def grad_bars_spec(norms: Mapping[str, Sequence[float]], labels: Mapping[str, st
                      "hovertemplate": _("block %{x}: %{y:.2e}") + "<extra></extra>"})
     lay = layout_of(_grad_bars_layout, height, _("parameter-gradient norm"),
                     _("block (1 = nearest the input)"), _("Per-block gradient norm (log scale)"))
+    if y_range is not None and not empty:
+        lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "range": list(y_range)},
+               "xaxis": {**lay.get("xaxis", {}),
+                         "range": [0.5, max((len(g) for g in norms.values()), default=1) + 0.5]}}
     if empty:  # no bars: no made-up scale either
         lay = {**lay, "yaxis": {**lay.get("yaxis", {}), "showticklabels": False},
                "annotations": [*lay.get("annotations", []), {
