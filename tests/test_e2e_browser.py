@@ -178,7 +178,8 @@ COUNT = """() => { const w = window.__count = {reruns: 0, updates: 0};
   new MutationObserver(() => { w.updates += 1; }).observe(
     document.querySelector('[class*=st-key-][class*=_status]'),
     {subtree: true, characterData: true, childList: true}); }"""
-FEED = "() => { const f = (window.__rvFeeds || {}).pg_live_fragment; return f ? [f.alive, f.polls] : null; }"
+FEED = ("() => { const f = (window.__rvFeeds || {}).pg_live_fragment; "
+        "return f ? [f.alive && !f.armed, f.polls] : null; }")  # [polling, polls]
 
 
 def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) -> None:
@@ -211,7 +212,42 @@ def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) 
     assert curves.evaluate("el => el.data[0].x.at(-1) === JSON.parse(el.__rvDrawn).data[0].x.at(-1)")
     bu.click_button(page, "pg_pause")
     bu.wait_for(lambda: bu.paused(page), timeout=30)
-    bu.wait_for(lambda: not (page.evaluate(FEED) or [False])[0], timeout=10)  # it stops polling
+    # it stops polling (a paused run's feed only waits for a click on Start)
+    bu.wait_for(lambda: not (page.evaluate(FEED) or [False])[0], timeout=10)
+    assert bu.exceptions(page) == []
+
+
+ORDER = """() => { const w = window.__order = [];
+  const app = document.querySelector('[data-testid=stApp]');
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running')
+    w.push('rerun'); }).observe(app, {attributes: true});
+  const main = document.querySelector('[data-testid=stMain]');
+  new MutationObserver((_, obs) => { if (/step [1-9][0-9]* of/.test(main.textContent)) {
+    w.push('moved'); obs.disconnect(); } }).observe(
+    main, {subtree: true, childList: true, characterData: true}); }"""
+
+
+@pytest.mark.parametrize("how", ["click", "space"])
+def test_start_is_answered_by_the_feed_before_any_rerun(server: str, page: Any, how: str) -> None:
+    """On a fed server a Start (its button, or Space) goes through the live feed: the first
+    step is on the page before Streamlit reruns anything, and only then does the head rerun
+    to show Pause. From a pause too: the step counter moves on from where it stood."""
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+    for _ in range(2):
+        at = bu.step(page) or 0
+        page.evaluate(ORDER)
+        if how == "space":
+            page.keyboard.press(" ")
+        else:
+            bu.click_button(page, "pg_start")
+        bu.wait_for(lambda: "moved" in page.evaluate("() => window.__order"), timeout=60)
+        assert page.evaluate("() => window.__order")[0] == "moved", page.evaluate(
+            "() => window.__order")
+        page.locator(".st-key-pg_pause button").wait_for(timeout=30_000)
+        assert (bu.step(page) or 0) > at
+        bu.click_button(page, "pg_pause")
+        bu.wait_for(lambda: bu.paused(page), timeout=30)
+        page.locator(".st-key-pg_start button:not([disabled])").wait_for(timeout=30_000)
     assert bu.exceptions(page) == []
 
 

@@ -400,6 +400,62 @@ def test_the_first_steps_after_start_are_published_at_once():
     assert not core.due(time.perf_counter())  # now the regular pace
 
 
+@pytest.mark.parametrize("resume", ["start", "extend", "step10"])
+def test_a_run_started_again_trains_one_step_first_and_shows_it_at_once(resume):
+    """Start (and Continue, and Step 10) after a pause at step k: the run is `urgent` until a
+    snapshot shows step k + 1. Its host trains it first, one step however long its slice
+    (RunCore.work), and publishes at once; then the slices and the pace are the usual ones."""
+    core = RunCore(pair(steps=30))
+    core.command("step", 5)
+    while core.state == "running":
+        core.work(10.0)
+    core.snapshot()
+    assert core.step_count == 5 and not core.urgent
+    if resume == "extend":
+        core.command("step", 25)
+        while core.state == "running":
+            core.work(10.0)
+        assert core.state == "finished"
+        core.snapshot()
+    k = core.step_count
+    core.command(*{"start": ("start",), "extend": ("extend", 10), "step10": ("step", 10)}[resume])
+    core.snapshot(True)  # what a worker publishes after a command: still step k
+    assert core.urgent and not core.due(time.perf_counter())
+    assert core.work(10.0) == 1, "the first slice after a Start trained more than one step"
+    assert core.step_count == k + 1 and core.due(time.perf_counter())
+    core.snapshot()
+    assert not core.urgent and not core.due(time.perf_counter())
+    assert core.work(10.0) > 1  # the usual slices again (until the limit or the Step target)
+
+
+def test_a_slice_ends_early_when_its_host_has_a_command_waiting():
+    core = RunCore(pair(steps=30))
+    core.command("start")
+    core.snapshot(True)
+    core.work(10.0)  # the urgent first step
+    core.snapshot()
+    waiting = iter([False, False, True])
+    assert core.work(10.0, interrupt=lambda: next(waiting)) == 3
+
+
+def test_a_worker_trains_at_normal_priority_only_until_a_started_run_moves(monkeypatch):
+    """local._Priority: the session's nice goes to 0 while a run is urgent, back after."""
+    import resviz.engine.local as local
+
+    calls = []
+    monkeypatch.setattr(local, "_group_nice", lambda n: calls.append(n) or True)
+    p = local._Priority(5)
+    p.set(False)
+    assert calls == []  # already at 5: no write
+    p.set(True)
+    p.set(True)
+    p.set(False)
+    assert calls == [0, 5]
+    calls.clear()
+    local._Priority(0).set(True)  # a worker not niced (RESVIZ_WORKER_NICE=0) is left alone
+    assert calls == []
+
+
 @pytest.mark.parametrize("crowd", [1, 4])
 def test_a_crowded_run_keeps_its_books_as_much_less_often(monkeypatch, crowd):
     """A worker training `crowd` runs in turn gives each 1/crowd of its time: each run then

@@ -117,6 +117,26 @@ def test_tokens_answer_until_dropped_and_stay_bounded(monkeypatch):
     assert [feed.answer(t, 0) is None for t in tokens] == [True, True, False, False, False]
 
 
+def test_a_start_through_the_feed_runs_once_and_only_where_armed(monkeypatch):
+    """ui.feed `cmd=start`: the token's starter runs once (a second click's request, or one
+    after the page re-registered the token without a starter, gets None: the tab then lets
+    its click through to Streamlit); unknown commands and tokens get None too."""
+    calls = []
+    token = feed.register(lambda since: {"v": since}, start=lambda: calls.append(1) or {"v": 9})
+    assert feed.answer(token, 3, "unknown") is None and calls == []
+    assert feed.answer(token, 3, "start") == {"v": 9} and calls == [1]
+    assert feed.answer(token, 3, "start") is None and calls == [1]
+    assert feed.answer(token, 3) == {"v": 3}  # polls go on
+    feed.register(lambda since: {"v": since}, token, start=lambda: {"v": 1})
+    feed.register(lambda since: {"v": since}, token)  # running now: no Start through the feed
+    assert feed.answer(token, 3, "start") is None
+    assert feed.answer("not-a-token", 3, "start") is None
+    monkeypatch.setattr(feed, "MAX_FEEDS", 1)
+    old = feed.register(lambda since: {"v": since}, start=lambda: {"v": 1})
+    feed.register(lambda since: {"v": since})
+    assert old not in feed._STARTERS  # bounded with the feeds
+
+
 def test_a_failing_producer_asks_for_a_redraw_not_an_error():
     def broken(since: int) -> dict:
         raise RuntimeError("boom")

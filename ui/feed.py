@@ -10,7 +10,12 @@ with the same code the page draws with (the page's scene), so the two cannot dis
 
 When the run stops (paused, finished, lost), a model diverges or a switch changes, the
 feed says `redraw` and the component reruns the fragment: Streamlit then draws the page's
-final state itself. Under a plain `streamlit run app.py` (no route) the page falls back to
+final state itself.
+
+While a split page's run is ready or paused (ui.live `_arm`), the component does not poll:
+it takes the click on the page's Start button itself, starts the run through the route
+(`?cmd=start`, once per token), writes the first step's status line into the page and only
+then reruns the fragment, so the class sees the run move before Streamlit redraws anything. Under a plain `streamlit run app.py` (no route) the page falls back to
 timed fragment reruns.
 
 The endpoint answers only tokens the server handed out (unguessable, one per live run of a
@@ -33,8 +38,10 @@ PATH = "_rv/feed"
 MAX_FEEDS = 512  # tokens kept; the oldest is dropped first (a closed tab's run)
 
 Producer = Callable[[int], dict]  # version the tab has -> {"v": newest, "texts", "charts", "redraw"}
+Starter = Callable[[], dict]  # Start the run; -> what the tab writes at once (texts, redraw)
 
 _FEEDS: OrderedDict[str, Producer] = OrderedDict()
+_STARTERS: dict[str, Starter] = {}
 _LOCK = threading.Lock()
 _INSTALLED = False
 
@@ -71,14 +78,18 @@ def install() -> None:
     _INSTALLED = True
 
 
-def register(producer: Producer, token: str | None = None) -> str:
-    """Serve `producer` under `token` (a new unguessable one if None); returns the token."""
+def register(producer: Producer, token: str | None = None, start: Starter | None = None) -> str:
+    """Serve `producer` under `token` (a new unguessable one if None); returns the token.
+    `start`: what a click on the page's Start button does through the feed (see `mount`)."""
     token = token or secrets.token_urlsafe(16)
     with _LOCK:
         _FEEDS[token] = producer
         _FEEDS.move_to_end(token)
+        _STARTERS.pop(token, None)
+        if start is not None:
+            _STARTERS[token] = start
         while len(_FEEDS) > MAX_FEEDS:
-            _FEEDS.popitem(last=False)
+            _STARTERS.pop(_FEEDS.popitem(last=False)[0], None)
     return token
 
 
@@ -87,17 +98,20 @@ def drop(token: str | None) -> None:
     if token:
         with _LOCK:
             _FEEDS.pop(token, None)
+            _STARTERS.pop(token, None)
 
 
-def answer(token: str, since: int) -> dict | None:
+def answer(token: str, since: int, cmd: str | None = None) -> dict | None:
     """The producer's answer for `token` (None if the token is unknown): what the route
-    sends, as a dict (tests call this directly)."""
+    sends, as a dict (tests call this directly). `cmd="start"` starts the run first, once
+    (None, so the tab lets its click through to Streamlit, if the token has no Start)."""
     with _LOCK:
         producer = _FEEDS.get(token)
-    if producer is None:
+        starter = _STARTERS.pop(token, None) if cmd == "start" else None
+    if producer is None or (cmd is not None and starter is None):
         return None
     try:
-        out = producer(since)
+        out = starter() if starter is not None else producer(since)
     except Exception:  # noqa: BLE001 - a feed never errors to the tab: the page redraws itself
         return {"v": since, "redraw": True}
     if out.pop("gone", False):  # the producer's run is gone: forget its token
@@ -114,8 +128,12 @@ async def _endpoint(request: Any) -> Any:
         since = int(request.query_params.get("v", "-1"))
     except ValueError:
         since = -1
-    # the producer builds figures (a few ms): off the event loop, which serves every tab
-    out = await run_in_threadpool(answer, request.path_params["token"], since)
+    cmd = request.query_params.get("cmd")
+    if cmd not in (None, "start"):
+        cmd = "unknown"  # answered like an unknown token: the tab lets its click through
+    # the producer builds figures (a few ms) and a Start waits for the first step: off the
+    # event loop, which serves every tab
+    out = await run_in_threadpool(answer, request.path_params["token"], since, cmd)
     if out is None:
         return Response('{"gone": true}', status_code=404, media_type="application/json",
                         headers=headers)
@@ -158,14 +176,54 @@ function setTexts(key, pieces) {
   return true;
 }
 
+function apply(msg) {
+  // the new texts and charts of a poll; false when a text no longer fits the page's nodes
+  let ok = true;
+  for (const [k, p] of Object.entries(msg.texts || {})) ok = setTexts(k, p) && ok;
+  for (const [k, f] of Object.entries(msg.charts || {})) {
+    const draw = window.__rvCharts && window.__rvCharts[k];
+    if (draw) draw(f);
+  }
+  return ok;
+}
+
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
   const old = FEEDS[data.slot];
-  if (old) old.alive = false;
+  if (old) { old.alive = false; old.disarm(); }
   if (!data.token) return;
-  const feed = FEEDS[data.slot] = {alive: true, v: data.v, polls: 0};
+  const feed = FEEDS[data.slot] = {alive: true, v: data.v, polls: 0, armed: !!data.start,
+                                   disarm: () => {}};
   const url = new URL(data.url, document.baseURI).href;
   const redraw = () => { feed.alive = false; setTriggerValue("redraw", Date.now()); };
+  if (data.start) {
+    // Armed (a run that is ready or paused): a click on its Start button (or Space, which
+    // clicks it) starts the run through the feed, and the step it answers with is written
+    // into the page at once; the fragment then reruns to show Pause. A Streamlit rerun
+    // first cost a tab 0.3-0.4 s of CPU before the run was seen to move: a class pressing
+    // Start together waited seconds for it (benchmarks/load.py).
+    let busy = false;
+    const onClick = (e) => {
+      const button = e.target instanceof Element && e.target.closest(data.start);
+      if (!button || !feed.alive || !parentElement.isConnected) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();  // Streamlit's own handler would rerun the page
+      if (busy) return;
+      busy = true;
+      fetch(`${url}?v=${feed.v}&cmd=start`, {cache: "no-store"})
+        .then((r) => (r.ok ? r.json() : null)).catch(() => null)
+        .then((msg) => {
+          if (!feed.alive) return;
+          if (!msg) { feed.disarm(); button.click(); return; }  // let Streamlit start it
+          feed.v = msg.v;
+          apply(msg);
+          redraw();
+        });
+    };
+    document.addEventListener("click", onClick, true);
+    feed.disarm = () => document.removeEventListener("click", onClick, true);
+    return () => { feed.alive = false; feed.disarm(); };
+  }
   async function tick() {
     if (feed.alive && !parentElement.isConnected) feed.alive = false;  // the page dropped it
     if (!feed.alive) return;
@@ -181,12 +239,7 @@ export default function (component) {
     if (!feed.alive) return;
     feed.polls += 1;
     feed.v = msg.v;
-    let ok = true;
-    for (const [k, p] of Object.entries(msg.texts || {})) ok = setTexts(k, p) && ok;
-    for (const [k, f] of Object.entries(msg.charts || {})) {
-      const draw = window.__rvCharts && window.__rvCharts[k];
-      if (draw) draw(f);
-    }
+    const ok = apply(msg);
     if (msg.redraw || !ok) { redraw(); return; }
     setTimeout(tick, 1000 * data.every);
   }
@@ -199,10 +252,14 @@ _COMPONENT = st.components.v2.component("resviz_feed", js=_JS, isolate_styles=Fa
 
 
 def mount(slot: str, token: str | None, version: int, every: float, first: float,
-          on_redraw: Callable[[], None] | None = None) -> Any:
+          on_redraw: Callable[[], None] | None = None, start: str | None = None) -> Any:
     """The tab's poller for `token` (none when token is None), polling every `every` s after a
-    first wait of `first` s; a redraw it asks for reruns the fragment it sits in."""
+    first wait of `first` s; a redraw it asks for reruns the fragment it sits in.
+
+    With `start` (a CSS selector of the page's Start button; `token` registered with a
+    starter) it does not poll: it waits for a click on that button, starts the run through
+    the feed, writes the texts it answers with and reruns the fragment."""
     return _COMPONENT(key=f"{slot}_feed", data={"slot": slot, "token": token, "v": version,
                                                 "url": f"{PATH}/{token}", "every": every,
-                                                "first": first},
+                                                "first": first, "start": start},
                       on_redraw_change=on_redraw or (lambda: None), height=0)

@@ -133,21 +133,27 @@ def _start(live: Live) -> None:
     """Start, and wait for the first step (a few ms): the page's rerun then already shows the
     run moving, instead of waiting a redraw period for it.
 
-    That rerun keeps the charts as they are drawn (`hold_charts`): the status line says at
-    once that the run moves, and the charts follow at the feed's first poll. Redrawing them
-    in the same rerun cost a browser about 0.3 s of CPU more per Start (Plotly), which a
-    class pressing Start together pays all at once (benchmarks/load.py)."""
+    That rerun keeps the charts as they are drawn (`restart_chart_clocks`): the status line
+    says at once that the run moves, and each chart follows one of its periods later
+    (curves and boundaries after CHART_EVERY, the gradient bars after theirs). Redrawing
+    them at once cost a browser about 0.3-0.4 s of CPU more per Start (Plotly), which a
+    class pressing Start together pays all at once, beside the other tabs' own first steps
+    (benchmarks/load.py)."""
     step = live.snap.step if live.snap else 0
     live.handle.start()
     live.extra["started"] = time.perf_counter()
     live.wait(lambda s: s.state not in ("ready", "paused", "running") or s.step > step)
-    hold_charts(live, FEED_EVERY * crowding())
+    restart_chart_clocks(live)
 
 
-def hold_charts(live: Live, seconds: float) -> None:
-    """Keep every slow chart (see `slow_chart`) of a training run as drawn for `seconds`
-    more (a run that stops is drawn as it ends, held or not)."""
-    live.extra["hold"] = time.monotonic() + seconds
+def restart_chart_clocks(live: Live) -> None:
+    """Count every slow chart (see `slow_chart`) of this run as drawn just now: while the run
+    trains, each is rebuilt one of its own periods from now (a run that stops is drawn as it
+    ends either way)."""
+    now = time.monotonic()
+    cache = live.extra.setdefault("slow", {})
+    for key, (what, _built, fig) in list(cache.items()):
+        cache[key] = (what, now, fig)
 
 
 def _pause(live: Live) -> None:
@@ -205,6 +211,7 @@ def controls(live: Live, prefix: str, on_reset: Callable[[], None] | None = None
     """
     box = container if container is not None else st.container()
     state = live.state
+    live.extra["buttons"] = prefix  # a split page's feed takes Start clicks (`_head`)
     cols = box.columns([1.15, 1, 1, 1.1, 0.5], gap="small")
     if state == "lost":
         cols[0].button(_("Restart"), key=f"{prefix}_restart", type="primary",
@@ -303,8 +310,7 @@ def slow_chart(live: Live, snap: Snapshot, key: str, what: tuple,
     what = (*what, *look)
     kept = cache.get(key)
     now = time.monotonic()
-    if kept and kept[0] == what and snap.running and (
-            now - kept[1] < every * crowding() or now < live.extra.get("hold", 0.0)):
+    if kept and kept[0] == what and snap.running and now - kept[1] < every * crowding():
         return kept[2]
     fig = charts.styled(build(), presenter=look[0])
     cache[key] = (what, now, fig)
@@ -430,6 +436,35 @@ def _head(live: Live, controls: Callable[[], None], box: Any, scene: Scene, lang
     if snap is not None and snap.running and not live.lost:
         # no timed redraw: the drawing's own timer (SPLIT_REDRAW) refreshes the diagrams' hover
         _feed(live, scene, snap, lang, key, redraw_every=None)
+    elif snap is not None and snap.state in ("ready", "paused") and not live.lost:
+        _arm(live, snap, lang, key)
+
+
+def _arm(live: Live, snap: Snapshot, lang: str, key: str) -> None:
+    """Let the tab start this ready or paused run through its feed (ui.feed.mount `start`):
+    the click is answered with the first step's status line, written in place, before the
+    head reruns to show Pause. The Start button's callback (`_start`) does the same when
+    the feed cannot (a plain `streamlit run`, a token gone)."""
+
+    def start() -> dict:
+        was = language()
+        set_language(lang)
+        try:
+            _start(live)
+            now = live.snap
+            if now is None or live.lost:
+                return {"v": snap.version, "redraw": True}
+            plain = status_text(now).replace("**", "")  # one text node, as the idle line
+            return {"v": now.version, "redraw": True,
+                    "texts": {f"{live.key}_status": feed.text_pieces(plain)}}
+        finally:
+            set_language(was)
+
+    token = feed.register(lambda since: {"v": since, "redraw": True},
+                          live.extra.get("feed_token"), start=start)
+    live.extra["feed_token"] = token
+    feed.mount(key, token, snap.version, FEED_EVERY, FEED_EVERY,
+               start=f".st-key-{live.extra.get('buttons', '')}_start button")
 
 
 def _epoch(snap: Snapshot) -> tuple:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ class RunCore:
         self._boundary_new = False
         self._models_cache: tuple[int, dict] | None = None
         self.snap_at = -math.inf
-        self._snap_step = -1
+        self._prompt_from: int | None = None  # the step a Start, Step or Continue left off at
         if self.built.data.is_2d and self.config.boundary and self.kind.boundary:
             from resviz.data import grid
 
@@ -166,6 +167,8 @@ class RunCore:
             self.error = f"{name}: {e}"
             return
         self.commands.append((self.step_count, name))
+        if name in ("start", "step", "extend") and self.state == "running":
+            self._prompt_from = self.step_count  # its first step is shown at once (`urgent`)
 
     def _finished_now(self) -> bool:
         return self.step_count >= self.max_steps or self.trainer.all_diverged()
@@ -253,9 +256,16 @@ class RunCore:
     def _stop_at(self) -> int:
         return self.target if self.target is not None else self.max_steps
 
-    def work(self, budget: float) -> int:
+    @property
+    def urgent(self) -> bool:
+        """Started (Start, Step, Continue) and not shown moving yet: a host trains such a run
+        first, one step, and publishes it at once; the class is watching for it."""
+        return self.state == "running" and self._prompt_from is not None
+
+    def work(self, budget: float, interrupt: Callable[[], bool] | None = None) -> int:
         """Train while running for about `budget` seconds (at least one step); returns the
-        steps done. Stops exactly at a Step target or the step limit."""
+        steps done. Stops exactly at a Step target or the step limit, after the first step
+        since a Start (see `urgent`), and early when `interrupt()` says so."""
         if self.state != "running":
             return 0
         t0 = time.perf_counter()
@@ -264,8 +274,10 @@ class RunCore:
         while self.step_count < stop and not self.trainer.all_diverged():
             self._feed(self.trainer.step())
             done += 1
-            if time.perf_counter() - t0 >= budget or self._snap_step == 0:
+            if time.perf_counter() - t0 >= budget or self._prompt_from is not None:
                 break  # out of time, or the first step after Start: show it at once
+            if interrupt is not None and interrupt():
+                break  # the host has a command waiting (another run's Start, say)
         self._mutation += done
         now = time.perf_counter()
         self._rate.append((now, self.step_count))
@@ -291,10 +303,13 @@ class RunCore:
 
     # ---- snapshots ------------------------------------------------------------------------
     def due(self, now: float) -> bool:
-        """Time for a running run's next snapshot: every SNAP_EVERY * crowd seconds, and at once for
-        the first steps after a snapshot taken at step 0 (Start shows movement immediately)."""
+        """Time for a running run's next snapshot: every SNAP_EVERY * crowd seconds, and at once
+        for the first step after a Start, Step or Continue (the run is seen to move at once)."""
         return self.state == "running" and (now - self.snap_at >= SNAP_EVERY * self.crowd
-                                            or self._snap_step == 0 < self.step_count)
+                                            or self._moved_since_prompt())
+
+    def _moved_since_prompt(self) -> bool:
+        return self._prompt_from is not None and self.step_count > self._prompt_from
 
     def _metrics_now(self) -> dict[str, dict]:
         """Full-set metrics of the current weights; while running at most every
@@ -407,9 +422,10 @@ class RunCore:
         # The first snapshot after Start is light (no boundary, ratio or full-set pass: those
         # cost 0.1-0.4 s on a busy machine): the class sees the run move at once, and the
         # next snapshot, SNAP_EVERY later, brings the heavy parts.
-        prompt = self.state == "running" and self._snap_step == 0 < self.step_count
+        prompt = self.state == "running" and self._moved_since_prompt()
+        if self._moved_since_prompt() or self.state != "running":
+            self._prompt_from = None
         self.snap_at = time.perf_counter()
-        self._snap_step = self.step_count
         if not prompt:
             self._refresh_heavy(self.state != "running" if force is None else force)
         self.version += 1

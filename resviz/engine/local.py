@@ -88,21 +88,45 @@ def _background(nice: int) -> None:
     group's nice is what counts; os.nice is what counts where it does not."""
     if nice <= 0:
         return
-    try:
-        Path("/proc/self/autogroup").write_text(str(nice))
-    except OSError:
-        pass  # not Linux, or autogroup off
+    _group_nice(nice)
     try:
         os.nice(nice)
     except OSError:
         pass
 
 
+def _group_nice(nice: int) -> bool:
+    """Set this worker's session ("autogroup") nice; False where Linux has no autogroup. Any
+    process may set its own group's nice back up to 0 (only below 0 needs privileges)."""
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:
+        return False  # not Linux, or autogroup off
+    return True
+
+
+class _Priority:
+    """A worker's priority: WORKER_NICE while it trains, normal while a run it holds has been
+    started and not yet shown moving (RunCore.urgent). A class pressing Start at once, with
+    their tabs on the same cores, waited up to 4.6 s for that first step at nice 5
+    (benchmarks/load.py, 10 users): the step takes 20-40 ms of CPU, and is what they watch."""
+
+    def __init__(self, nice: int) -> None:
+        self.nice, self.now = nice, nice
+
+    def set(self, urgent: bool) -> None:
+        want = 0 if urgent else self.nice
+        if want != self.now and self.nice > 0 and _group_nice(want):
+            self.now = want
+
+
 def worker_main(conn: Connection) -> None:
     """A worker process: build runs, apply commands between steps, train the running ones
     in turn, publish snapshots. Exits when the parent's end of the pipe closes."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _background(int(os.environ.get("RESVIZ_WORKER_NICE", WORKER_NICE)))
+    nice = int(os.environ.get("RESVIZ_WORKER_NICE", WORKER_NICE))
+    _background(nice)
+    priority = _Priority(nice)
     _threads()
     from resviz.device import freeze_heap
     from resviz.engine.core import RunCore
@@ -163,12 +187,15 @@ def worker_main(conn: Connection) -> None:
         except (EOFError, OSError):
             return  # the parent is gone
         busy = [rid for rid, c in runs.items() if c.wants_cpu]
+        urgent = [rid for rid in busy if runs[rid].urgent]
+        priority.set(bool(urgent))
         if not busy:
             continue
-        rid = busy[next(turn) % len(busy)]
+        # a run just started goes first, for one step (RunCore.work), shown at once
+        rid = urgent[0] if urgent else busy[next(turn) % len(busy)]
         core = runs[rid]
         core.crowd = len(busy)  # it trains 1/len(busy) of the time: snapshots etc. as rarely
-        core.work(SLICE)
+        core.work(SLICE, interrupt=conn.poll)  # a command waiting ends the slice early
         if core.state != "running":
             publish(rid, core)  # paused at a Step target, or finished: the exact picture
         elif core.due(time.perf_counter()):
