@@ -227,13 +227,12 @@ ORDER = """() => { const w = window.__order = [];
     main, {subtree: true, childList: true, characterData: true}); }"""
 
 
-@pytest.mark.parametrize("how", ["click", "space"])
-def test_start_is_answered_by_the_feed_before_any_rerun(server: str, page: Any, how: str) -> None:
+def test_start_is_answered_by_the_feed_before_any_rerun(server: str, page: Any) -> None:
     """On a fed server a Start (its button, or Space) goes through the live feed: the first
     step is on the page before Streamlit reruns anything, and only then does the head rerun
     to show Pause. From a pause too: the step counter moves on from where it stood."""
     _live_page(page, f"{server}/playground?pg_steps=3000")
-    for _ in range(2):
+    for how in ("click", "space"):
         at = bu.step(page) or 0
         page.evaluate(ORDER)
         if how == "space":
