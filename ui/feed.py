@@ -15,8 +15,10 @@ final state itself.
 While a split page's run is ready or paused (ui.live `_arm`), the component does not poll:
 it takes the click on the page's Start button itself, starts the run through the route
 (`?cmd=start`, once per token), writes the first step's status line into the page and only
-then reruns the fragment, so the class sees the run move before Streamlit redraws anything. Under a plain `streamlit run app.py` (no route) the page falls back to
-timed fragment reruns.
+then reruns the fragment, so the class sees the run move before Streamlit redraws anything.
+
+Under a plain `streamlit run app.py` (no route) the page falls back to timed fragment reruns
+and its Start button's own callback.
 
 The endpoint answers only tokens the server handed out (unguessable, one per live run of a
 session) and holds no reference a closed run needs: tokens of closed runs are dropped.
