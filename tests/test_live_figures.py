@@ -132,3 +132,36 @@ def test_gradient_bars_before_the_first_step_are_empty_with_a_note() -> None:
     assert any("Press Start" in a["text"] for a in fig["layout"]["annotations"])
     some = figs.grad_bars_spec({"A": [1.0, None, 2.0]}, {"A": "A"})
     assert some["data"][0]["y"] == [1.0, 1e-30, 2.0] and not some["layout"].get("annotations")
+
+
+def test_a_kept_log_range_holds_every_value_and_only_widens() -> None:
+    """figs.log_decades: whole decades holding every positive finite value, at least `span`
+    of them below the top; with the range drawn last it never narrows, and when outgrown it
+    widens a decade more than needed (so a falling loss redraws its chart rarely)."""
+    assert figs.log_decades([0.7, None, float("nan"), -1.0, 0.0]) == [-3, 0]
+    assert figs.log_decades([0.7, 0.2], span=1) == [-1, 0]
+    assert figs.log_decades([None, float("inf")]) is None
+    kept = figs.log_decades([0.7, 0.05])
+    assert kept == [-3, 0]
+    assert figs.log_decades([0.3], within=kept) == [-3, 0]  # inside: unchanged, not narrowed
+    wider = figs.log_decades([0.5, 2e-4], within=kept)
+    assert wider == [-5, 0]  # 2e-4 needs -4; one decade more
+    assert figs.log_decades([30.0], within=wider) == [-5, 3]  # 30 needs 2; one more
+    assert figs.log_decades([], within=wider) == wider
+    values = [3e-7, 0.4, 12.0]
+    lo, hi = figs.log_decades(values)
+    assert all(10.0 ** lo <= v <= 10.0 ** hi for v in values)
+
+
+def test_gradient_bars_in_a_kept_range_have_fixed_axes() -> None:
+    """With `y_range`, the bars' axes are fixed (ui.livechart then moves the bars in place);
+    an empty chart keeps no made-up scale."""
+    fig = figs.grad_bars_spec({"A": [0.3, 0.02], "B": [1.5, 0.4]}, {"A": "A", "B": "B"},
+                              y_range=[-3, 1])
+    assert fig["layout"]["yaxis"]["range"] == [-3, 1]
+    assert fig["layout"]["xaxis"]["range"] == [0.5, 2.5]
+    empty = figs.grad_bars_spec({"A": [None, None]}, {"A": "A"}, y_range=[-3, 1])
+    assert "range" not in empty["layout"]["yaxis"]
+    assert figs.curves_spec({"A": {"step": [0], "loss": [0.5], "eval_step": [], "test_acc": []}},
+                            {"A": "A"}, steps=100, loss_range=[-6, 1])["layout"]["yaxis"][
+        "range"] == [-6, 1]
