@@ -113,7 +113,7 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
             assert bu.step(page) == paused_at, "training went on after Pause"
             bu.click_button(page, "pg_start")
 
-    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
     bu.wait_idle(page)
     assert page.locator(".st-key-pg_continue button").count() >= 1  # (+ its help tooltip)
     assert page.locator(".st-key-pg_start button").count() == 0
@@ -136,7 +136,9 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     """While a run trains, its curves and boundaries are the same plots throughout (updated
     by Plotly.react, or for a boundary's picture by swapping it, not mounted afresh each
     second), and the finished run's curves end at its last step."""
-    _live_page(page, f"{server}/playground?pg_steps=300")
+    # 600 steps: a chart follows a Start one of its periods (1 s) later, so a 300-step run on
+    # a fast box could end before a second boundary swap
+    _live_page(page, f"{server}/playground?pg_steps=600")
     keys = ("pg_curves", "pg_boundary_A", "pg_boundary_B")
     for key in keys:
         _live_chart(page, key).wait_for(timeout=60_000)
@@ -156,7 +158,7 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
                 timeout=60)
     _, later, sent = boundary.evaluate(shown)
     assert later == sent and later != first, "the boundary's picture did not change"
-    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
     bu.wait_idle(page)
     page.wait_for_timeout(500)
     for key in keys:
@@ -165,7 +167,7 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
         assert int(chart.get_attribute("data-draws")) >= 3, key
     last = _live_chart(page, "pg_curves").evaluate(
         "el => el.data.filter(t => t.x && t.x.length).map(t => Math.max(...t.x))")
-    assert last and max(last) == 299, last  # the x axis counts steps from 0, as the records do
+    assert last and max(last) == 599, last  # the x axis counts steps from 0, as the records do
     assert bu.exceptions(page) == []
 
 
@@ -230,8 +232,17 @@ ORDER = """() => { const w = window.__order = [];
 def test_start_is_answered_by_the_feed_before_any_rerun(server: str, page: Any) -> None:
     """On a fed server a Start (its button, or Space) goes through the live feed: the first
     step is on the page before Streamlit reruns anything, and only then does the head rerun
-    to show Pause. From a pause too: the step counter moves on from where it stood."""
+    to show Pause. From a pause too: the step counter moves on from where it stood. A
+    command is a POST: a GET that asks one is answered as an unknown token."""
+    assert page.request.post(f"{server}/_rv/feed/not-a-token?cmd=start").status == 404
     _live_page(page, f"{server}/playground?pg_steps=3000")
+    # the page's own armed feed, asked by GET: refused, and nothing starts
+    url = bu.wait_for(lambda: page.evaluate(
+        "() => { const f = (window.__rvFeeds || {}).pg_live_fragment; "
+        "return f && f.armed ? f.url : null; }"), timeout=30)
+    assert page.request.get(f"{url}?cmd=start").status == 404
+    page.wait_for_timeout(500)
+    assert bu.step(page) == 0 and page.locator(".st-key-pg_start button").count() == 1
     for how in ("click", "space"):
         at = bu.step(page) or 0
         page.evaluate(ORDER)
@@ -260,7 +271,7 @@ def _handle_centre(page: Any, name: str, block: int) -> tuple[float, float]:
 def test_a_click_on_a_skip_edge_changes_the_shown_accuracy(server: str, page: Any) -> None:
     _live_page(page, f"{server}/playground?a_depth=4&b_depth=4&pg_steps=300")
     bu.click_button(page, "pg_start")
-    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
     bu.wait_idle(page)
     trained = bu.wait_for(lambda: bu.accuracy(page, "A"), timeout=30)
     assert trained > 0.8

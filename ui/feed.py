@@ -14,7 +14,7 @@ final state itself.
 
 While a split page's run is ready or paused (ui.live `_arm`), the component does not poll:
 it takes the click on the page's Start button itself, starts the run through the route
-(`?cmd=start`, once per token), writes the first step's status line into the page and only
+(a POST with `?cmd=start`, once per token), writes the first step's status line into the page and only
 then reruns the fragment, so the class sees the run move before Streamlit redraws anything.
 
 Under a plain `streamlit run app.py` (no route) the page falls back to timed fragment reruns
@@ -73,7 +73,7 @@ def install() -> None:
 
         base = (config.get_option("server.baseUrlPath") or "").strip("/")
         path = "/" + "/".join(p for p in (base, PATH, "{token}") if p)
-        return [Route(path, _endpoint, methods=["GET"]), *original(runtime)]
+        return [Route(path, _endpoint, methods=["GET", "POST"]), *original(runtime)]
 
     routes.resviz_feed = True  # type: ignore[attr-defined]
     starlette_app.create_streamlit_routes = routes
@@ -131,8 +131,10 @@ async def _endpoint(request: Any) -> Any:
     except ValueError:
         since = -1
     cmd = request.query_params.get("cmd")
-    if cmd not in (None, "start"):
-        cmd = "unknown"  # answered like an unknown token: the tab lets its click through
+    if request.method == "POST":  # a command changes the run: never on a GET (a prefetch)
+        cmd = cmd if cmd == "start" else "unknown"  # unknown: answered like an unknown token
+    elif cmd is not None:
+        cmd = "unknown"
     # the producer builds figures (a few ms) and a Start waits for the first step: off the
     # event loop, which serves every tab
     out = await run_in_threadpool(answer, request.path_params["token"], since, cmd)
@@ -196,7 +198,7 @@ export default function (component) {
   if (!data.token) return;
   const feed = FEEDS[data.slot] = {alive: true, v: data.v, polls: 0, armed: !!data.start,
                                    disarm: () => {}};
-  const url = new URL(data.url, document.baseURI).href;
+  const url = feed.url = new URL(data.url, document.baseURI).href;
   const redraw = () => { feed.alive = false; setTriggerValue("redraw", Date.now()); };
   if (data.start) {
     // Armed (a run that is ready or paused): a click on its Start button (or Space, which
@@ -212,7 +214,7 @@ export default function (component) {
       e.stopImmediatePropagation();  // Streamlit's own handler would rerun the page
       if (busy) return;
       busy = true;
-      fetch(`${url}?v=${feed.v}&cmd=start`, {cache: "no-store"})
+      fetch(`${url}?v=${feed.v}&cmd=start`, {method: "POST", cache: "no-store"})
         .then((r) => (r.ok ? r.json() : null)).catch(() => null)
         .then((msg) => {
           if (!feed.alive) return;
