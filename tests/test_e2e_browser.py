@@ -113,7 +113,7 @@ def test_playground_start_step_pause_continue_reset_and_finished(server: str, pa
             assert bu.step(page) == paused_at, "training went on after Pause"
             bu.click_button(page, "pg_start")
 
-    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
     bu.wait_idle(page)
     assert page.locator(".st-key-pg_continue button").count() >= 1  # (+ its help tooltip)
     assert page.locator(".st-key-pg_start button").count() == 0
@@ -271,7 +271,7 @@ def _handle_centre(page: Any, name: str, block: int) -> tuple[float, float]:
 def test_a_click_on_a_skip_edge_changes_the_shown_accuracy(server: str, page: Any) -> None:
     _live_page(page, f"{server}/playground?a_depth=4&b_depth=4&pg_steps=300")
     bu.click_button(page, "pg_start")
-    bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
+    bu.wait_for(lambda: bu.finished(page) == 300, timeout=120, every=0.2)
     bu.wait_idle(page)
     trained = bu.wait_for(lambda: bu.accuracy(page, "A"), timeout=30)
     assert trained > 0.8
