@@ -132,6 +132,16 @@ def _live_chart(page: Any, key: str) -> Any:
     return page.locator(f".st-key-{key} .rv-livechart").first
 
 
+# Whether "Finished · N steps" first appeared in the running status line's place (written
+# there by the live feed), not only in the finished state the page draws after its rerun.
+FINISH = """(steps) => { const done = "Finished · " + steps + " steps";
+  const main = document.querySelector('[data-testid=stMain]');
+  new MutationObserver((_, obs) => { if (!main.textContent.includes(done)) return;
+    const line = document.querySelector('[class*=st-key-][class*=_status]');
+    window.__finish = !!line && line.textContent.includes(done); obs.disconnect(); }).observe(
+    main, {subtree: true, childList: true, characterData: true}); }"""
+
+
 def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, page: Any) -> None:
     """While a run trains, its curves and boundaries are the same plots throughout (updated
     by Plotly.react, or for a boundary's picture by swapping it, not mounted afresh each
@@ -143,6 +153,7 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     for key in keys:
         _live_chart(page, key).wait_for(timeout=60_000)
         _live_chart(page, key).evaluate("el => { el.__mark = 'first'; }")
+    page.evaluate(FINISH, 600)
     bu.click_button(page, "pg_start")
     # While it trains, a boundary's new picture is swapped into the same plot (no Plotly.react)
     # and the picture shown is the newest one sent
@@ -159,6 +170,8 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     _, later, sent = boundary.evaluate(shown)
     assert later == sent and later != first, "the boundary's picture did not change"
     bu.wait_for(lambda: bu.finished(page) == 600, timeout=120, every=0.2)
+    # the feed wrote "Finished" into the status line before the page redrew its finished state
+    assert page.evaluate("() => window.__finish") is True
     bu.wait_idle(page)
     page.wait_for_timeout(500)
     for key in keys:
@@ -168,6 +181,44 @@ def test_live_charts_update_in_place_and_end_on_the_final_records(server: str, p
     last = _live_chart(page, "pg_curves").evaluate(
         "el => el.data.filter(t => t.x && t.x.length).map(t => Math.max(...t.x))")
     assert last and max(last) == 599, last  # the x axis counts steps from 0, as the records do
+    assert bu.exceptions(page) == []
+
+
+# The SVG paths of a live chart's lines and bars, as points: [[x, y], ...] per path
+PATHS = """el => [...el.querySelectorAll('.scatterlayer .trace path.js-line, .barlayer .point path')]
+  .map(p => (p.getAttribute('d') || '').split(/[MLVHZ]/).filter(Boolean).map(
+    q => q.split(',').map(Number)))"""
+
+
+def test_lines_and_bars_moved_in_place_are_drawn_as_plotly_draws_them(server: str,
+                                                                      page: Any) -> None:
+    """While a run trains, the curves' lines and the gradient bars are moved by setting their
+    SVG paths directly (ui.livechart `setPaths`, no Plotly call). Those paths are the ones
+    Plotly draws for the same data: the pointer coming over a chart makes Plotly draw its
+    newest figure itself (so hovers show the newest numbers), and nothing moves."""
+    _live_page(page, f"{server}/playground?pg_steps=3000")
+    page.mouse.move(2, 2)  # off the charts: over one, they are moved by Plotly itself
+    bu.click_button(page, "pg_start")
+    for key in ("pg_curves", "pg_grads"):
+        chart = _live_chart(page, key)
+        # the curves' test accuracy has markers until it has 20 points: Plotly moves those
+        bu.wait_for(lambda c=chart: c.evaluate("el => Number(el.dataset.paths || 0)") >= 1,
+                    timeout=90)
+        page.evaluate(f"() => {{ window.__rvCharts['{key}'] = () => {{}}; }}")  # hold still
+        page.wait_for_timeout(300)
+        ours, stale = chart.evaluate(PATHS), chart.evaluate("el => !!el.__rvStale")
+        chart.dispatch_event("mouseenter")
+        bu.wait_for(lambda c=chart: not c.evaluate("el => !!el.__rvStale"), timeout=10)
+        page.wait_for_timeout(300)
+        plotly = chart.evaluate(PATHS)
+        assert stale and ours and len(ours) == len(plotly), key
+        if key == "pg_grads":
+            assert ours == plotly  # each bar: its corner, top, right side and base
+            continue
+        for mine, theirs in zip(ours, plotly):
+            assert mine[0] == theirs[0] and mine[-1] == theirs[-1], key
+            for q in theirs:  # Plotly drops collinear points; each it keeps is one of ours
+                assert min(abs(q[0] - r[0]) + abs(q[1] - r[1]) for r in mine) < 0.02, key
     assert bu.exceptions(page) == []
 
 
@@ -203,9 +254,10 @@ def test_a_training_page_is_fed_in_place_without_reruns(server: str, page: Any) 
     assert bu.step(page) > first, "the fed step counter did not move"
     assert _live_chart(page, "pg_curves").get_attribute("data-draws") != draws
     # the curves sit in a fixed frame while training: new points move only the lines
-    # (Plotly.animate, no redraw), and the line drawn is the newest one sent
+    # (their SVG paths set in place, or Plotly.animate; no redraw), and the line drawn is the
+    # newest one sent
     curves = _live_chart(page, "pg_curves")
-    moves = "el => Number(el.dataset.moves || 0)"
+    moves = "el => Number(el.dataset.moves || 0) + Number(el.dataset.paths || 0)"
     line = "el => el.querySelector('.scatterlayer .trace path.js-line').getAttribute('d')"
     bu.wait_for(lambda: curves.evaluate(moves) >= 1, timeout=60)
     before, n = curves.evaluate(line), curves.evaluate(moves)

@@ -63,7 +63,7 @@ def test_text_pieces_are_the_text_nodes_of_bold_markdown():
 def test_a_poll_sends_what_changed_and_only_the_rebuilt_charts():
     run, scene = _live(_snap(1, 2)), _Scene()
     produce = live.producer(run, scene, run.snap, "en")
-    assert produce(1) == {"v": 1}  # nothing newer than what the page drew
+    assert produce(1) == {"v": 1, "eta": 5.0}  # nothing newer than what the page drew
     run.handle.snap = _snap(2, 3, acc=0.75)  # odd step: the scene keeps its chart
     out = produce(1)
     assert out["v"] == 2 and not out.get("redraw")
@@ -86,6 +86,27 @@ def test_what_the_scene_cannot_show_redraws_the_page(after):
     produce = live.producer(run, _Scene(), run.snap, "en")
     run.handle.snap = after
     assert produce(1)["redraw"] is True
+
+
+def test_a_finished_run_says_so_in_its_status_line_before_the_page_redraws():
+    """The last step is shown at once: the poll that finds the run finished writes "Finished"
+    into the status line's place (the page's own redraw, with Continue, takes a crowded tab a
+    second or more), and each poll says when the run should end (`eta`), so the tab asks again
+    then and not a whole poll period later. A run that stopped because its models diverged
+    only redraws: the page explains that itself."""
+    run = _live(_snap(1, 2))
+    produce = live.producer(run, _Scene(), run.snap, "en")
+    run.handle.snap = _snap(2, 599)
+    assert produce(1)["eta"] == 5.0
+    run.handle.snap = _snap(3, 600, state="finished")
+    assert produce(2) == {"v": 2, "redraw": True,
+                          "texts": {"pg_status": ["Finished · 600 steps"]}}
+    zh = live.producer(run, _Scene(), _snap(2, 599), "zh")
+    assert "Finished" not in zh(2)["texts"]["pg_status"][0]
+    run = _live(_snap(1, 2))
+    produce = live.producer(run, _Scene(), run.snap, "en")
+    run.handle.snap = _snap(2, 40, state="finished", diverged=40)
+    assert produce(1) == {"v": 1, "redraw": True}
 
 
 def test_a_lost_run_redraws_the_page_and_frees_its_token():

@@ -175,8 +175,10 @@ function setTexts(key, pieces) {
   const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
   const nodes = [];
   for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
-  if (nodes.length !== pieces.length) return false;
-  nodes.forEach((n, i) => { if (n.nodeValue !== pieces[i]) n.nodeValue = pieces[i]; });
+  if (nodes.length < pieces.length) return false;
+  // fewer pieces than nodes: the rest are emptied (a run's last line, "Finished", in the
+  // place of "step 600 of 600 · ... · **training**")
+  nodes.forEach((n, i) => { const v = pieces[i] || ""; if (n.nodeValue !== v) n.nodeValue = v; });
   return true;
 }
 
@@ -245,7 +247,10 @@ export default function (component) {
     feed.v = msg.v;
     const ok = apply(msg);
     if (msg.redraw || !ok) { redraw(); return; }
-    setTimeout(tick, 1000 * data.every);
+    // the run's last step is due sooner than the next poll: ask just after it, so the class
+    // sees it finish when it does, not up to a poll period later
+    const left = typeof msg.eta === "number" ? msg.eta + 0.05 : data.every;
+    setTimeout(tick, 1000 * Math.max(0.1, Math.min(data.every, left)));
   }
   setTimeout(tick, 1000 * data.first);
   return () => { feed.alive = false; };

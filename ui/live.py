@@ -498,11 +498,16 @@ def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str,
         snap = live.newest()
         if live.lost:  # closed or its worker died: the token has nothing more to serve
             return {"v": since, "redraw": True, "gone": True}
+        if snap is not None and snap.state == "finished" and _epoch(snap)[1:] == epoch[1:]:
+            # say so at once, in the status line's place: the page's redraw (its finished
+            # state, Continue) takes a crowded tab a second or more
+            return {"v": since, "redraw": True,
+                    "texts": {status_key: [_("Finished · {n} steps").format(n=snap.step)]}}
         if (snap is None or snap.state != "running" or _epoch(snap) != epoch
                 or time.monotonic() > redraw_at):
             return {"v": since, "redraw": True}
         if snap.version <= since:
-            return {"v": since}
+            return {"v": since, "eta": snap.eta}
         now = scene(snap)
         texts = {status_key: status_text(snap), **now.get("texts", {})}
         charts = {}
@@ -511,7 +516,7 @@ def producer(live: Live, scene: Scene, drawn: Snapshot, lang: str,
                 sent[k] = fig
                 charts[k] = livechart.figure_json(fig)
         return {"v": snap.version, "texts": {k: feed.text_pieces(t) for k, t in texts.items()},
-                "charts": charts}
+                "charts": charts, "eta": snap.eta}
 
     return produce
 
