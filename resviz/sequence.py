@@ -82,6 +82,12 @@ class SeqSpec:
             raise SpecError(f"number of symbols must be between 2 and 64; got {self.n_symbols}")
 
     @property
+    def step_cost(self) -> float:
+        """A rough relative cost of one training step per example (time steps x hidden^2),
+        comparable with NetworkSpec.step_cost."""
+        return float(self.length * self.hidden * self.hidden)
+
+    @property
     def n_inputs(self) -> int:
         return self.n_symbols + 1  # one channel per symbol, plus the "first step" marker
 

@@ -127,6 +127,12 @@ class NetworkSpec:
         return len(self.input_shape) == 3
 
     @property
+    def step_cost(self) -> float:
+        """A rough relative cost of one training step per example (blocks x width^2): how an
+        engine spreads runs over its workers (resviz.engine.local)."""
+        return float(self.depth * self.width * self.width)
+
+    @property
     def skip_mask(self) -> tuple[bool, ...]:
         if self.skips is not None:
             return tuple(self.skips)

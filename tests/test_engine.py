@@ -608,3 +608,28 @@ def test_a_worker_yields_the_cpu_to_the_page():
     assert group in ("-", "5")
     nice, group = run(0)
     assert int(nice) == base and group in ("-", "0")
+
+
+def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatch):
+    """A run stays on the worker it was opened on, and a worker trains its runs in turn: a
+    deep run opened first gets a worker to itself while three shallow ones share the other
+    (placed by count, the deep one would share its worker and train at half speed)."""
+    from resviz.engine import local
+
+    def spawn(self, jobs=False):
+        w = local._Worker(SimpleNamespace(pid=0, poll=lambda: None), None, ready=True)
+        self._workers.append(w)
+        return w
+
+    monkeypatch.setattr(LocalExecutor, "_spawn", spawn)
+    monkeypatch.setattr(LocalExecutor, "_post", lambda self, w, msg: True)
+    monkeypatch.setattr(LocalExecutor, "_ensure_spare", lambda self, extra=0: None)
+    ex = LocalExecutor(workers=2, spare=0)
+    train = TrainSpec(steps=10)
+    for depth in (60, 10, 10, 10):
+        ex.open(RunConfig("classify", (("A", NetworkSpec(depth=depth)),), train))
+    depths = sorted(sorted(ex._runs[r].config.specs[0][1].depth for r in w.runs)
+                    for w in ex._workers)
+    assert depths == [[10, 10, 10], [60]]
+    assert RunConfig("classify", (("A", NetworkSpec(depth=40)),), train).weight == \
+        2 * RunConfig("classify", (("A", NetworkSpec(depth=20)),), train).weight

@@ -49,6 +49,14 @@ class RunConfig:
     def spec_map(self) -> dict[str, Any]:
         return dict(self.specs)
 
+    @property
+    def weight(self) -> float:
+        """A rough relative cost of one step of this run (its models' `step_cost` x the
+        batch): a host spreads runs over its workers by it, so a class's deeper and
+        shallower runs share the cores evenly (each worker trains its runs in turn)."""
+        batch = getattr(self.train, "batch_size", 1) or 1
+        return batch * sum(getattr(s, "step_cost", 1.0) for _n, s in self.specs)
+
 
 @dataclass
 class Snapshot:

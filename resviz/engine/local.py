@@ -356,10 +356,18 @@ class LocalExecutor:
             return False
 
     def _place(self) -> _Worker:
-        """The worker with the fewest runs (ready ones first); a new one while the fewest
-        already has a run and the pool is under its bound."""
+        """The worker whose runs weigh least (RunConfig.weight; ready workers first); a new
+        one while that worker already has a run and the pool is under its bound.
+
+        By weight, not count: a run stays on its worker, and a worker trains its runs in
+        turn, so four users' runs of 18-21 blocks placed by count could pair the two deepest
+        on one worker, which then trains on alone after the other worker's runs finished."""
         alive = self._alive()
-        best = min(alive, key=lambda w: (len(w.runs), not w.ready), default=None)
+
+        def load(w: _Worker) -> float:
+            return sum(self._runs[r].config.weight for r in w.runs if r in self._runs)
+
+        best = min(alive, key=lambda w: (load(w), not w.ready), default=None)
         if best is None or (best.runs and len(alive) < self.bound):
             best = self._spawn()
         return best
