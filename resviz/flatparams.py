@@ -56,6 +56,15 @@ class FlatParams:
             raise ValueError("FlatParams groups must hold equally many numbers")
         self.n_groups = n_groups
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (torch.save / torch.load keep the params as views into `flat`): a
+        tensor's .grad is not pickled, so point flat.grad and each param's .grad back into
+        `grad` (a run moved to another worker trains on exactly as it would have)."""
+        self.__dict__.update(state)
+        self.flat.grad = self.grad
+        for p, g in zip(self.params, self.split(self.grad)):
+            p.grad = g
+
     def split(self, buf: torch.Tensor) -> list[torch.Tensor]:
         """A buffer laid out as `flat` (an optimiser's moments), as views shaped like params."""
         return [c.view_as(p) for c, p in zip(buf.split([p.numel() for p in self.params]),

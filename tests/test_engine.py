@@ -633,3 +633,46 @@ def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatc
     assert depths == [[10, 10, 10], [60]]
     assert RunConfig("classify", (("A", NetworkSpec(depth=40)),), train).weight == \
         2 * RunConfig("classify", (("A", NetworkSpec(depth=20)),), train).weight
+
+
+def test_a_run_moves_to_an_idle_worker_and_trains_on_with_the_same_numbers():
+    """Three runs on two workers: one trains alone, two share a worker in turn. When the
+    lone one stops, one of the two moves to the idle worker (LocalExecutor._rebalance), whole
+    and between two steps: it trains on, and its numbers are those of the same config
+    trained in this process to the same step."""
+    e = LocalExecutor(workers=2, ttl=60)
+    try:
+        assert e.warm(120)
+        cfg = pair(steps=3000)
+        hs = [e.open(cfg) for _ in range(3)]
+        for h in hs:
+            wait(h, lambda s: s.state == "ready")
+        pids = [e.kill_worker_of(h) for h in hs]
+        assert len(set(pids)) == 2, pids
+        lone = next(h for h, p in zip(hs, pids) if pids.count(p) == 1)
+        shared = [h for h in hs if h is not lone]
+        for h in hs:
+            h.start()
+        for h in hs:
+            wait(h, lambda s: s.step > 0)
+        lone.pause()
+        wait(lone, lambda s: s.state == "paused")
+        deadline = time.monotonic() + 30
+        while e.kill_worker_of(shared[0]) == e.kill_worker_of(shared[1]):
+            assert time.monotonic() < deadline, "no run moved to the idle worker"
+            time.sleep(0.05)
+        moved = next(h for h in shared if e.kill_worker_of(h) != pids[hs.index(h)])
+        at = moved.snapshot().step
+        wait(moved, lambda s: s.step > at + 20)  # it trains on where it went
+        moved.pause()
+        s = wait(moved, lambda s: s.state == "paused")
+        core = RunCore(cfg)
+        core.command("step", s.step)
+        while core.work(1.0):
+            pass
+        ref = core.snapshot()
+        assert ref.step == s.step
+        assert s.curves["A"]["loss"] == ref.curves["A"]["loss"]
+        assert s.metrics == ref.metrics
+    finally:
+        e.shutdown()

@@ -81,6 +81,27 @@ def _recv(conn: Connection) -> tuple:
     return pickle.loads(conn.recv_bytes())
 
 
+def _pack(core: Any) -> bytes:
+    """A whole run (RunCore: models, optimiser, data order, curves) as bytes, for another
+    worker to train on exactly as this one would have. torch.save, not pickle: it keeps
+    tensors that share a buffer sharing it (a stacked pair's params are views into one)."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(core, buf)
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> Any:
+    import io
+
+    import torch
+
+    return torch.load(io.BytesIO(blob), weights_only=False)  # our own worker's bytes
+
+
 def _background(nice: int) -> None:
     """Lower this worker's CPU priority by `nice`: training takes whatever CPU is free, but a
     page rerun (Start, a click) and the tabs on the same machine go first when it is short.
@@ -166,6 +187,13 @@ def worker_main(conn: Connection) -> None:
             _send(conn, ("reply", req, None if core is None else core.export_models()))
         elif op == "close":
             runs.pop(msg[1], None)
+        elif op == "export":  # the run moves to another worker (LocalExecutor._rebalance)
+            core = runs.pop(msg[1], None)
+            _send(conn, ("moved", msg[1], None if core is None else _pack(core)))
+        elif op == "adopt":
+            _, run_id, blob = msg
+            runs[run_id] = core = _unpack(blob)
+            publish(run_id, core)
         elif op == "ping":
             _send(conn, ("reply", msg[1], {"pid": os.getpid(), "runs": len(runs)}))
         elif op == "job":
@@ -219,6 +247,8 @@ class _Run:
     snapshot: Snapshot | None = None
     polled: float = field(default_factory=time.monotonic)
     lost: str | None = None
+    moving_to: _Worker | None = None  # being moved there (`_rebalance`)
+    held: list = field(default_factory=list)  # commands sent while it moves, in order
 
 
 class LocalExecutor:
@@ -301,7 +331,12 @@ class LocalExecutor:
                 with self._lock:
                     run = self._runs.get(msg[1])
                     if run is not None:
+                        was = run.snapshot
                         run.snapshot = carry_boundary(run.snapshot, msg[2])
+                        if was is not None and was.running and not msg[2].running:
+                            self._rebalance()  # it stopped: its worker may have room now
+            elif op == "moved":
+                self._moved(w, msg[1], msg[2])
             elif op == "failed":
                 with self._lock:
                     run = self._runs.get(msg[1])
@@ -330,6 +365,8 @@ class LocalExecutor:
                 run = self._runs.get(rid)
                 if run is not None and run.lost is None:
                     run.lost = LOST_WORKER
+                if run is not None:
+                    run.moving_to = None  # its bytes will not come
             w.runs.clear()
             for req, (owner, fut) in list(self._replies.items()):
                 if owner is w:
@@ -354,6 +391,57 @@ class LocalExecutor:
         except (OSError, ValueError, BrokenPipeError):
             threading.Thread(target=self._worker_died, args=(w,), daemon=True).start()
             return False
+
+    def _rebalance(self) -> None:
+        """Move one training run from a worker that trains several in turn to a worker that
+        trains none (call with the lock held). A run stays on the worker it was opened on,
+        so when a class's runs end at different times, one worker could train two runs at
+        half speed each while the other core had nothing to do (benchmarks/load.py: the
+        crowd's last seconds). The run moves whole, between two steps (`_pack`), and trains
+        on with the same numbers; commands sent meanwhile follow it in order."""
+        running: dict[int, list[str]] = {id(w): [] for w in self._workers}
+        for rid, run in self._runs.items():
+            if run.moving_to is not None:
+                return  # one move at a time
+            if (run.lost is None and run.snapshot is not None and run.snapshot.running
+                    and id(run.worker) in running):
+                running[id(run.worker)].append(rid)
+        alive = [w for w in self._alive() if w.ready]
+        idle = [w for w in alive if not running[id(w)]]
+        busy = [w for w in alive if len(running[id(w)]) >= 2]
+        if not idle or not busy:
+            return
+        source = max(busy, key=lambda w: len(running[id(w)]))
+        rid = running[id(source)][-1]
+        self._runs[rid].moving_to = idle[0]
+        if not self._post(source, ("export", rid)):
+            self._runs[rid].moving_to = None
+
+    def _moved(self, source: _Worker, run_id: str, blob: bytes | None) -> None:
+        """A run's bytes from its old worker: hand them to its new one, then what was sent
+        to the run meanwhile."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            target = run.moving_to if run is not None else None
+            if run is None or target is None:
+                return
+            run.moving_to, held, run.held = None, run.held, []
+            source.runs.discard(run_id)
+            if blob is None or run.lost is not None:
+                if run.lost is None:
+                    run.lost = LOST_WORKER
+                return
+            if not target.alive:  # it died meanwhile: the least busy live worker
+                target = min(self._alive(), key=lambda w: len(w.runs), default=None)
+                if target is None:
+                    run.lost = LOST_WORKER
+                    return
+            run.worker = target
+            target.runs.add(run_id)
+            # sent under the lock: a command sent now waits for these, so order is kept
+            for msg in [("adopt", run_id, blob), *held]:
+                if not self._post(target, msg):
+                    break
 
     def _place(self) -> _Worker:
         """The worker whose runs weigh least (RunConfig.weight; ready workers first); a new
@@ -413,8 +501,12 @@ class LocalExecutor:
             if run is None or run.lost is not None:
                 return
             run.polled = time.monotonic()
-            w = run.worker
-        self._post(w, ("cmd", run_id, command, args))
+            if run.moving_to is not None:  # sent on after the run arrives (`_moved`)
+                run.held.append(("cmd", run_id, command, args))
+                return
+            # posted under the lock: a move (`_rebalance`) cannot start between reading the
+            # run's worker and sending to it
+            self._post(run.worker, ("cmd", run_id, command, args))
 
     def latest(self, run_id: str) -> Snapshot | None:
         with self._lock:
@@ -442,10 +534,13 @@ class LocalExecutor:
             run.polled = time.monotonic()
             req = uuid.uuid4().hex
             fut: Future = Future()
-            w = run.worker
-            self._replies[req] = (w, fut)
-        if not self._post(w, ("models", run_id, req)):
-            return None
+            if run.moving_to is not None:  # asked of its new worker once it arrives
+                self._replies[req] = (run.moving_to, fut)
+                run.held.append(("models", run_id, req))
+            else:
+                self._replies[req] = (run.worker, fut)
+                if not self._post(run.worker, ("models", run_id, req)):
+                    return None
         try:
             return fut.result(REPLY_TIMEOUT)
         except TimeoutError:
