@@ -189,6 +189,10 @@ PATHS = """el => [...el.querySelectorAll('.scatterlayer .trace path.js-line, .ba
   .map(p => (p.getAttribute('d') || '').split(/[MLVHZ]/).filter(Boolean).map(
     q => q.split(',').map(Number)))"""
 
+MARKS = """el => [...el.querySelectorAll('.scatterlayer .trace .points path.point')]
+  .map(p => ((p.getAttribute('transform') || '').match(/\\(([^)]*)\\)/) || ['', ''])[1]
+    .split(',').map(Number))"""
+
 
 def test_lines_and_bars_moved_in_place_are_drawn_as_plotly_draws_them(server: str,
                                                                       page: Any) -> None:
@@ -207,11 +211,16 @@ def test_lines_and_bars_moved_in_place_are_drawn_as_plotly_draws_them(server: st
         page.evaluate(f"() => {{ window.__rvCharts['{key}'] = () => {{}}; }}")  # hold still
         page.wait_for_timeout(300)
         ours, stale = chart.evaluate(PATHS), chart.evaluate("el => !!el.__rvStale")
+        ours_marks = chart.evaluate(MARKS)
         chart.dispatch_event("mouseenter")
         bu.wait_for(lambda c=chart: not c.evaluate("el => !!el.__rvStale"), timeout=10)
         page.wait_for_timeout(300)
         plotly = chart.evaluate(PATHS)
         assert stale and ours and len(ours) == len(plotly), key
+        marks = chart.evaluate(MARKS)  # a sparse curve's markers: where Plotly puts them
+        assert len(ours_marks) == len(marks) and (marks or key == "pg_grads"), key
+        for a, b in zip(ours_marks, marks):
+            assert abs(a[0] - b[0]) + abs(a[1] - b[1]) < 0.02, key
         if key == "pg_grads":
             assert ours == plotly  # each bar: its corner, top, right side and base
             continue

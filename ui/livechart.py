@@ -140,6 +140,27 @@ function linePath(xa, ya, xs, ys) {
 
 const BAR = /^M([-\\d.e]+),([-\\d.e]+)V([-\\d.e]+)H([-\\d.e]+)V([-\\d.e]+)Z$/;
 
+function markers(g, xa, ya, t, writes) {
+  // A line's markers (a sparse curve, ui's `_mode`): each is a path.point that Plotly places
+  // by transform="translate(x,y)"; a new point gets a copy of the last marker's node.
+  const nodes = [...g.querySelectorAll(".points path.point")];
+  const at = [];
+  for (let i = 0; i < t.x.length; i++) {
+    const x = pixel(xa, t.x[i], false), y = pixel(ya, t.y[i], true);
+    if (x === null || y === null) return false;
+    at.push(`translate(${x.toFixed(2)},${y.toFixed(2)})`);
+  }
+  if (!nodes.length || nodes.length > at.length) return false;
+  const last = nodes[nodes.length - 1];
+  while (nodes.length < at.length) {
+    const copy = last.cloneNode(true);
+    writes.push([null, () => last.parentNode.appendChild(copy)]);
+    nodes.push(copy);
+  }
+  nodes.forEach((n, i) => writes.push([n, at[i], "transform"]));
+  return true;
+}
+
 function setPaths(div, fig) {
   const writes = [];
   const groups = div.querySelectorAll(".scatterlayer .trace, .barlayer .trace");
@@ -152,11 +173,12 @@ function setPaths(div, fig) {
     if (!xa || !ya) return false;
     if ((t.type || "scatter") === "scatter") {
       const line = g.querySelectorAll("path.js-line");
-      if (t.mode !== "lines" || (t.fill && t.fill !== "none") || line.length !== 1 ||
-          g.querySelector("path.js-fill, .points path")) return false;
+      if (!["lines", "lines+markers"].includes(t.mode) || (t.fill && t.fill !== "none") ||
+          line.length !== 1 || g.querySelector("path.js-fill")) return false;
       const d = linePath(xa, ya, t.x, t.y);
       if (!d) return false;
       writes.push([line[0], d]);
+      if (t.mode === "lines+markers" && !markers(g, xa, ya, t, writes)) return false;
     } else {
       const bars = g.querySelectorAll(".point path");
       if (bars.length !== t.y.length) return false;
@@ -168,7 +190,10 @@ function setPaths(div, fig) {
       }
     }
   }
-  for (const [path, d] of writes) path.setAttribute("d", d);
+  for (const [node, v, attr] of writes) {
+    if (node === null) v();  // a new marker's node
+    else node.setAttribute(attr || "d", v);
+  }
   fig.data.forEach((t, i) => { div.data[i].x = t.x; div.data[i].y = t.y; });
   return true;
 }
