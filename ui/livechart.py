@@ -106,9 +106,10 @@ function animate(div, fig, Plotly) {
 // about 20 ms of a tab's CPU per chart update, most of a training tab's cost (Chromium
 // profile), which on a machine shared by a class is training time lost. In a fixed frame
 // (see frameOf) a line is just its points on two fixed axes, and a bar just a new top: set
-// the SVG paths Plotly drew (one path per line trace; one per bar, whose sides and base stay)
-// to the new values directly, as Plotly draws them. Anything else (markers, fills, a bar or
-// a line Plotly did not draw, a value a log axis cannot show) returns false: Plotly.animate.
+// the SVG paths Plotly drew (one path per line trace, its markers by their transforms; one
+// per bar, whose sides and base stay) to the new values directly, as Plotly draws them.
+// Anything else (fills, a bar or a line Plotly did not draw, a value a log axis cannot
+// show) returns false: Plotly.animate.
 // The hover numbers (Plotly's calcdata) catch up when the pointer comes over the chart.
 function pixel(ax, v, flip) {  // Plotly's l2p on a fixed linear or log range; null if none
   if (v === null || v === undefined || !Array.isArray(ax.range) || !(ax._length > 0)) return null;

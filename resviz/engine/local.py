@@ -447,9 +447,10 @@ class LocalExecutor:
         """The worker whose runs weigh least (RunConfig.weight; ready workers first); a new
         one while that worker already has a run and the pool is under its bound.
 
-        By weight, not count: a run stays on its worker, and a worker trains its runs in
-        turn, so four users' runs of 18-21 blocks placed by count could pair the two deepest
-        on one worker, which then trains on alone after the other worker's runs finished."""
+        By weight, not count: a run stays on its worker (until `_rebalance` moves it), and a
+        worker trains its runs in turn, so a deep run placed by count shared a worker with
+        small ones while another worker held only small ones. Runs of nearly equal weight
+        arriving in an unlucky order can still end up unevenly paired (greedy placement)."""
         alive = self._alive()
 
         def load(w: _Worker) -> float:
