@@ -610,10 +610,9 @@ def test_a_worker_yields_the_cpu_to_the_page():
     assert int(nice) == base and group in ("-", "0")
 
 
-def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatch):
-    """A run stays on the worker it was opened on, and a worker trains its runs in turn: a
-    deep run opened first gets a worker to itself while three shallow ones share the other
-    (placed by count, the deep one would share its worker and train at half speed)."""
+def _fake_pool(monkeypatch, workers: int = 2) -> tuple[LocalExecutor, list]:
+    """A LocalExecutor whose workers are stand-ins: it places and moves runs by its own
+    rules, and what it would send a worker is recorded as (worker, message)."""
     from resviz.engine import local
 
     def spawn(self, jobs=False):
@@ -621,10 +620,25 @@ def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatc
         self._workers.append(w)
         return w
 
+    sent: list = []
     monkeypatch.setattr(LocalExecutor, "_spawn", spawn)
-    monkeypatch.setattr(LocalExecutor, "_post", lambda self, w, msg: True)
+    monkeypatch.setattr(LocalExecutor, "_post", lambda self, w, msg: sent.append((w, msg)) or True)
     monkeypatch.setattr(LocalExecutor, "_ensure_spare", lambda self, extra=0: None)
-    ex = LocalExecutor(workers=2, spare=0)
+    return LocalExecutor(workers=workers, spare=0), sent
+
+
+def _training(left: int, sps: float = 50.0):
+    from resviz.engine.config import Snapshot
+
+    return Snapshot(version=1, state="running", step=600 - left, max_steps=600, sps=sps,
+                    eta=left / sps if sps else None, names=["A"], left=left)
+
+
+def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatch):
+    """A run stays on the worker it was opened on, and a worker trains its runs in turn: a
+    deep run opened first gets a worker to itself while three shallow ones share the other
+    (placed by count, the deep one would share its worker and train at half speed)."""
+    ex, _sent = _fake_pool(monkeypatch)
     train = TrainSpec(steps=10)
     for depth in (60, 10, 10, 10):
         ex.open(RunConfig("classify", (("A", NetworkSpec(depth=depth)),), train))
@@ -633,6 +647,108 @@ def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatc
     assert depths == [[10, 10, 10], [60]]
     assert RunConfig("classify", (("A", NetworkSpec(depth=40)),), train).weight == \
         2 * RunConfig("classify", (("A", NetworkSpec(depth=20)),), train).weight
+
+
+@pytest.mark.parametrize("lefts, moved", [
+    ((600, 600, 30), 0),      # one worker trains two runs, the other is nearly done
+    ((300, 500, 200), 0),     # the smaller run: both workers then end after 500 steps' work
+    ((500, 300, 200), 1),     # ... whichever it is
+    ((600, 600, 600), None),  # 2 runs vs 1: any move leaves a worker with 2 runs' work
+    ((600, 550, 500), None),  # moving either would end later than staying
+])
+def test_a_run_moves_when_that_ends_the_training_sooner(monkeypatch, lefts, moved):
+    """LocalExecutor._rebalance: a worker that trains several runs in turn is done when their
+    remaining work is (steps to go x weight); one run moves to the least busy worker when
+    that brings the later of the two ends at least REBALANCE_GAIN closer, and it is the run
+    whose move brings it closest. Three runs of one weight: two share worker 0."""
+    ex, sent = _fake_pool(monkeypatch)
+    cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
+    rids = [ex.open(cfg).run_id for _ in range(3)]
+    w0, w1 = ex._workers
+    assert [ex._runs[r].worker for r in rids] == [w0, w1, w0]
+    shared = [rids[0], rids[2]]
+    for rid, left in zip([*shared, rids[1]], lefts):
+        ex._runs[rid].snapshot = _training(left)
+    sent.clear()
+    with ex._lock:
+        ex._rebalance()
+    if moved is None:
+        assert sent == []
+    else:
+        assert sent == [(w0, ("export", shared[moved]))]
+        assert ex._runs[shared[moved]].moving_to is w1
+        with ex._lock:
+            ex._rebalance()  # one move at a time
+        assert len(sent) == 1
+
+
+def test_a_run_just_started_is_not_moved(monkeypatch):
+    """A run with no rate yet was just started: its first steps are what its tab waits for,
+    so _rebalance moves another run or none."""
+    ex, sent = _fake_pool(monkeypatch)
+    cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
+    rids = [ex.open(cfg).run_id for _ in range(3)]
+    ex._runs[rids[0]].snapshot = _training(600, sps=0.0)
+    ex._runs[rids[2]].snapshot = _training(600, sps=0.0)
+    sent.clear()
+    with ex._lock:
+        ex._rebalance()
+    assert sent == []
+    ex._runs[rids[2]].snapshot = _training(590)
+    with ex._lock:
+        ex._rebalance()
+    assert [m for _w, m in sent] == [("export", rids[2])]
+
+
+def test_runs_sharing_a_worker_advance_at_the_same_steps_per_second():
+    """One worker, a small and a large run: it trains the one with fewer steps since it
+    joined next, so both advance alike. (In turns of equal time, the small one ran about
+    ten times as many steps, and a class's runs on one worker ended seconds apart.)"""
+    e = LocalExecutor(workers=1, ttl=60)
+    try:
+        assert e.warm(120)
+        train = TSPEC.replace(steps=100_000)
+        small = e.open(RunConfig("classify", (("A", NetworkSpec(depth=2, width=8)),), train,
+                                 boundary=16))
+        large = e.open(RunConfig("classify", (("A", NetworkSpec(depth=24, width=64)),), train,
+                                 boundary=16))
+        hs = [small, large]
+        for h in hs:
+            wait(h, lambda s: s.state == "ready")
+        for h in hs:
+            h.start()
+        for h in hs:
+            wait(h, lambda s: s.step > 0)
+        wait(large, lambda s: s.step >= 100, timeout=120)
+        for h in hs:
+            h.pause()
+        steps = [wait(h, lambda s: s.state == "paused").step for h in hs]
+        assert min(steps) >= 0.7 * max(steps), steps
+    finally:
+        e.shutdown()
+
+
+def test_a_run_near_its_end_is_ending_by_its_own_rate():
+    """RunCore.ending (its worker then trains at normal priority): running, with fewer
+    steps to go than ENDING seconds' worth at its rate, to the step limit or a Step target."""
+    from resviz.engine.core import ENDING
+
+    core = RunCore(pair(steps=400))
+    assert not core.ending  # ready
+    core.command("start")
+    while core.step_count < 100:
+        core.work(0.0)
+    core.sps = 200.0 / ENDING  # 200 steps in ENDING seconds
+    assert core.state == "running" and not core.ending  # 300 to go
+    while core.step_count < 201:
+        core.work(0.0)
+    core.sps = 200.0 / ENDING
+    assert core.ending  # 199 to go
+    core.command("pause")
+    assert not core.ending
+    core.command("step", 10)
+    core.sps = 200.0 / ENDING
+    assert core.ending
 
 
 def test_a_run_moves_to_an_idle_worker_and_trains_on_with_the_same_numbers():

@@ -86,6 +86,7 @@ class Snapshot:
     error: str | None = None
     commands: list[tuple[int, str]] = field(default_factory=list)
     stacked: bool = False
+    left: int = 0  # steps to go while running (to the step limit or a Step target)
 
     @property
     def finished(self) -> bool:
@@ -105,7 +106,7 @@ def lost_snapshot(names: list[str], message: str, last: Snapshot | None = None) 
         return Snapshot(version=0, state="lost", step=0, max_steps=0, sps=0.0, eta=None,
                         names=list(names), error=message)
     d = dict(last.__dict__)
-    d.update(version=last.version + 1, state="lost", sps=0.0, eta=None, error=message)
+    d.update(version=last.version + 1, state="lost", sps=0.0, eta=None, error=message, left=0)
     return Snapshot(**d)
 
 

@@ -43,6 +43,7 @@ METRICS_SHARE = 0.04    # ... and the full-set metrics (the gaps widen on a slow
 BOUNDARY_BUDGET = 0.04  # seconds one boundary may take; the grid shrinks to stay under it
 MIN_GRID = 20
 RATE_WINDOW = 2.0       # seconds over which steps/s is measured
+ENDING = 1.5            # a run this close to its last step (seconds, at its rate) is `ending`
 RATIO_POINTS = 256      # test points for the per-block ||f(x)|| / ||x|| hover numbers
 COMMANDS = ("start", "pause", "step", "extend", "reset", "set_skips", "set_active", "set_gate")
 
@@ -262,6 +263,15 @@ class RunCore:
         first, one step, and publishes it at once; the class is watching for it."""
         return self.state == "running" and self._prompt_from is not None
 
+    @property
+    def ending(self) -> bool:
+        """Within ENDING seconds of its last step (the step limit or a Step target) at its
+        own rate: its host stops yielding the CPU to the tabs for it (local.py `_Priority`).
+        The class is watching for "Finished", and the tabs of runs that finished first redraw
+        their pages meanwhile."""
+        return (self.state == "running" and self.sps > 0
+                and self._stop_at() - self.step_count < ENDING * self.sps)
+
     def work(self, budget: float, interrupt: Callable[[], bool] | None = None) -> int:
         """Train while running for about `budget` seconds (at least one step); returns the
         steps done. Stops exactly at a Step target or the step limit, after the first step
@@ -456,7 +466,7 @@ class RunCore:
             metrics=self._metrics[1] if prompt and self._metrics else self._metrics_now(),
             boundary=boundary, skips=skips, active=active, block_stats=stats,
             probes=dict(self._heavy["probes"]), error=self.error,
-            commands=list(self.commands), stacked=self.stacked)
+            commands=list(self.commands), stacked=self.stacked, left=left if running else 0)
 
     def export_models(self) -> dict[str, Any]:
         """The current weights and block switches as plain tensors, for RunHandle.models()."""

@@ -13,7 +13,9 @@ process only sends commands and reads snapshots (its CPU per step is tiny).
   snapshot nor Start -> first update waits for `import torch`.
 - A run lives in one worker; commands go in over the worker's pipe, snapshots come back
   on it and a reader thread keeps the newest per run. A worker hosting several runs gives
-  each running run a time slice in turn (round robin).
+  its running runs time slices in turn, the run with the fewest steps since it joined
+  first, so they advance at the same steps/s; runs move between workers when that ends
+  the training sooner (`LocalExecutor._rebalance`).
 - Faults: a worker that dies (killed, out of memory) closes its pipe; its runs turn
   "lost" with a message, other runs go on, and the pool starts a replacement. A run whose
   handle is not polled for `ttl` seconds (tab closed) is closed and its slot freed; at
@@ -23,7 +25,7 @@ process only sends commands and reads snapshots (its CPU per step is tiny).
 
 from __future__ import annotations
 
-import itertools
+import math
 import os
 import pickle
 import socket
@@ -49,6 +51,8 @@ REPLY_TIMEOUT = 30.0  # seconds to wait for a worker's answer (models())
 DEFAULT_TTL = 60.0
 RUNS_PER_WORKER = 8
 GONE_KEPT = 10_000    # closed runs whose reason a late poll can still read
+REBALANCE_GAIN = 0.85  # a run moves only if that ends its worker's training 15% sooner
+REBALANCE_EVERY = 1.0  # seconds between two moves (snapshots lag; a move costs a pause)
 WORKER_NICE = 5       # workers yield the CPU to the server (and browsers) when it is short
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,9 +132,15 @@ def _group_nice(nice: int) -> bool:
 
 class _Priority:
     """A worker's priority: WORKER_NICE while it trains, normal while a run it holds has been
-    started and not yet shown moving (RunCore.urgent). A class pressing Start at once, with
-    their tabs on the same cores, waited up to 4.6 s for that first step at nice 5
-    (benchmarks/load.py, 10 users): the step takes 20-40 ms of CPU, and is what they watch."""
+    started and not yet shown moving (RunCore.urgent) or is about to end (RunCore.ending).
+    What the class watches for then is a step or two away:
+    - A class pressing Start at once, with their tabs on the same cores, waited up to 4.6 s
+      for that first step at nice 5 (benchmarks/load.py, 10 users); the step takes 20-40 ms
+      of CPU.
+    - When four runs ended together, the pages of the first to finish redrew (about 0.8 s of
+      a tab's CPU each) while the last trained its last steps: at nice 5 that worker got a
+      fifth of a core, and the last run ended 2-3 s after the others (benchmarks/load.py,
+      4 users). At normal priority it shares the core evenly with the redraws."""
 
     def __init__(self, nice: int) -> None:
         self.nice, self.now = nice, nice
@@ -160,7 +170,9 @@ def worker_main(conn: Connection) -> None:
     except OSError:
         return  # the parent went away while this worker was warming up
     runs: dict[str, RunCore] = {}
-    turn = itertools.count()
+    # steps each training run has had since it (re)joined the turn: the run furthest behind
+    # trains next, so runs on one worker advance at the same steps/s, whatever their size
+    progress: dict[str, int] = {}
 
     def publish(run_id: str, core: RunCore, force: bool | None = None) -> None:
         _send(conn, ("snap", run_id, core.snapshot(force)))
@@ -216,14 +228,19 @@ def worker_main(conn: Connection) -> None:
             return  # the parent is gone
         busy = [rid for rid, c in runs.items() if c.wants_cpu]
         urgent = [rid for rid in busy if runs[rid].urgent]
-        priority.set(bool(urgent))
+        priority.set(bool(urgent) or any(runs[r].ending for r in busy))
         if not busy:
             continue
+        for gone in [r for r in progress if r not in busy]:
+            del progress[gone]  # stopped, closed or moved away: it rejoins where the others are
+        floor = min(progress.values(), default=0)
+        for r in busy:
+            progress.setdefault(r, floor)
         # a run just started goes first, for one step (RunCore.work), shown at once
-        rid = urgent[0] if urgent else busy[next(turn) % len(busy)]
+        rid = urgent[0] if urgent else min(busy, key=progress.__getitem__)
         core = runs[rid]
-        core.crowd = len(busy)  # it trains 1/len(busy) of the time: snapshots etc. as rarely
-        core.work(SLICE, interrupt=conn.poll)  # a command waiting ends the slice early
+        core.crowd = len(busy)  # it trains ~1/len(busy) of the time: snapshots etc. as rarely
+        progress[rid] += core.work(SLICE, interrupt=conn.poll)  # a command waiting ends it early
         if core.state != "running":
             publish(rid, core)  # paused at a Step target, or finished: the exact picture
         elif core.due(time.perf_counter()):
@@ -271,6 +288,7 @@ class LocalExecutor:
         self._job_threads: ThreadPoolExecutor | None = None
         self._job_local = threading.local()
         self._closed = False
+        self._moved_at = -math.inf  # when `_rebalance` last moved a run
         self._ensure_spare()  # the first run's worker; its spare starts when it is ready
         self._janitor = threading.Thread(target=self._janitor_loop, daemon=True,
                                          name="resviz-engine-janitor")
@@ -333,8 +351,8 @@ class LocalExecutor:
                     if run is not None:
                         was = run.snapshot
                         run.snapshot = carry_boundary(run.snapshot, msg[2])
-                        if was is not None and was.running and not msg[2].running:
-                            self._rebalance()  # it stopped: its worker may have room now
+                        if msg[2].running or was is not None and was.running:
+                            self._rebalance()  # the runs' remaining work changed
             elif op == "moved":
                 self._moved(w, msg[1], msg[2])
             elif op == "failed":
@@ -393,27 +411,47 @@ class LocalExecutor:
             return False
 
     def _rebalance(self) -> None:
-        """Move one training run from a worker that trains several in turn to a worker that
-        trains none (call with the lock held). A run stays on the worker it was opened on,
-        so when a class's runs end at different times, one worker could train two runs at
-        half speed each while the other core had nothing to do (benchmarks/load.py: the
-        crowd's last seconds). The run moves whole, between two steps (`_pack`), and trains
-        on with the same numbers; commands sent meanwhile follow it in order."""
-        running: dict[int, list[str]] = {id(w): [] for w in self._workers}
+        """Move one training run to another worker when that ends the training sooner (call
+        with the lock held).
+
+        A worker trains its runs in turn, so it is done when its runs' remaining work is
+        (steps to go x RunConfig.weight, summed). A run stays on the worker it was opened on,
+        so as a class's runs of different sizes end, one worker could train two runs at half
+        speed each while the other core had little or nothing to do, and the class waited
+        seconds for its last run (benchmarks/load.py: 4 users, the last run ended 2-3 s after
+        the others). So when the busiest worker holds several runs, the run whose move
+        brings the later of the two workers' ends closest moves to the least busy worker, if
+        that ends it at least REBALANCE_GAIN sooner. The run moves whole, between two steps
+        (`_pack`), and trains on with the same numbers; commands sent meanwhile follow it in
+        order. One move at a time, at most one per REBALANCE_EVERY seconds."""
+        if time.monotonic() - self._moved_at < REBALANCE_EVERY:
+            return
+        # per worker: (remaining work, run id, has a rate) of each training run; a run with
+        # no rate yet was just started and is not moved (its first steps are on screen)
+        work: dict[int, list[tuple[float, str, bool]]] = {id(w): [] for w in self._workers}
         for rid, run in self._runs.items():
             if run.moving_to is not None:
                 return  # one move at a time
-            if (run.lost is None and run.snapshot is not None and run.snapshot.running
-                    and id(run.worker) in running):
-                running[id(run.worker)].append(rid)
+            s = run.snapshot
+            if run.lost is None and s is not None and s.running and id(run.worker) in work:
+                work[id(run.worker)].append((max(s.left, 1) * run.config.weight, rid, s.sps > 0))
         alive = [w for w in self._alive() if w.ready]
-        idle = [w for w in alive if not running[id(w)]]
-        busy = [w for w in alive if len(running[id(w)]) >= 2]
-        if not idle or not busy:
+        if len(alive) < 2:
             return
-        source = max(busy, key=lambda w: len(running[id(w)]))
-        rid = running[id(source)][-1]
-        self._runs[rid].moving_to = idle[0]
+        total = {id(w): sum(x for x, _, _ in work[id(w)]) for w in alive}
+        source = max(alive, key=lambda w: total[id(w)])
+        target = min(alive, key=lambda w: total[id(w)])
+        if len(work[id(source)]) < 2:
+            return  # one run cannot be split between two workers
+        a, b = total[id(source)], total[id(target)]
+        options = [(x, rid) for x, rid, settled in work[id(source)] if settled]
+        if not options:
+            return
+        moved, rid = min(options, key=lambda r: max(a - r[0], b + r[0]))
+        if max(a - moved, b + moved) > REBALANCE_GAIN * a:
+            return
+        self._runs[rid].moving_to = target
+        self._moved_at = time.monotonic()
         if not self._post(source, ("export", rid)):
             self._runs[rid].moving_to = None
 
