@@ -700,6 +700,35 @@ def test_a_run_just_started_is_not_moved(monkeypatch):
     assert [m for _w, m in sent] == [("export", rids[2])]
 
 
+def test_a_run_that_stopped_before_its_worker_could_send_it_stays_there():
+    """A move is asked for from a running snapshot, and the worker sends the run between two
+    steps; if it stopped meanwhile (finished, paused), the worker keeps it: a stopped run
+    gains nothing from a move, and a snapshot from the new worker would redraw its finished
+    page once more. What was sent to it meanwhile still reaches it."""
+    e = LocalExecutor(workers=2, ttl=60)
+    try:
+        assert e.warm(120)
+        h, other = e.open(pair(steps=3000)), e.open(pair(steps=3000))
+        for x in (h, other):
+            wait(x, lambda s: s.state == "ready")
+        pid = e.kill_worker_of(h)
+        assert e.kill_worker_of(other) != pid
+        h.start()
+        wait(h, lambda s: s.step > 0)
+        h.pause()
+        at = wait(h, lambda s: s.state == "paused").step
+        with e._lock:  # what _rebalance does, as if it had read a running snapshot
+            e._runs[h.run_id].moving_to = e._runs[other.run_id].worker
+            e._post(e._runs[h.run_id].worker, ("export", h.run_id))
+        h.step(5)  # held while the move is open, then sent where the run is
+        s = wait(h, lambda s: s.state == "paused" and s.step == at + 5)
+        assert s is not None, "the step sent during the move was lost"
+        assert e.kill_worker_of(h) == pid
+        assert e._runs[h.run_id].moving_to is None
+    finally:
+        e.shutdown()
+
+
 def test_runs_sharing_a_worker_advance_at_the_same_steps_per_second():
     """One worker, a small and a large run: it trains the one with fewer steps since it
     joined next, so both advance alike. (In turns of equal time, the small one ran about

@@ -200,7 +200,13 @@ def worker_main(conn: Connection) -> None:
         elif op == "close":
             runs.pop(msg[1], None)
         elif op == "export":  # the run moves to another worker (LocalExecutor._rebalance)
-            core = runs.pop(msg[1], None)
+            core = runs.get(msg[1])
+            if core is not None and not core.wants_cpu:
+                # it stopped since it was asked for (finished, paused): a stopped run gains
+                # nothing from a move, and the new worker's snapshot would redraw its page
+                _send(conn, ("stay", msg[1]))
+                return
+            runs.pop(msg[1], None)
             _send(conn, ("moved", msg[1], None if core is None else _pack(core)))
         elif op == "adopt":
             _, run_id, blob = msg
@@ -355,6 +361,8 @@ class LocalExecutor:
                             self._rebalance()  # the runs' remaining work changed
             elif op == "moved":
                 self._moved(w, msg[1], msg[2])
+            elif op == "stay":
+                self._stayed(w, msg[1])
             elif op == "failed":
                 with self._lock:
                     run = self._runs.get(msg[1])
@@ -479,6 +487,18 @@ class LocalExecutor:
             # sent under the lock: a command sent now waits for these, so order is kept
             for msg in [("adopt", run_id, blob), *held]:
                 if not self._post(target, msg):
+                    break
+
+    def _stayed(self, source: _Worker, run_id: str) -> None:
+        """The run stopped before its worker could send it: it stays there, and what was sent
+        to it meanwhile follows."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.moving_to is None:
+                return
+            run.moving_to, held, run.held = None, run.held, []
+            for msg in held:
+                if not self._post(source, msg):
                     break
 
     def _place(self) -> _Worker:
