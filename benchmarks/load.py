@@ -8,8 +8,11 @@ the boundary title, its own step counter ending exactly at the limit), no except
 Reports p50/p95 of open -> first chart and Start -> first live update (timed in the page:
 browser_utils.WATCH, no polling of its text), the time to finish, the cores used by the
 server + workers and by Chromium (in all, and while every session trains), and the server's
-resident memory (sampled every 0.5 s; psutil if present, else /proc). A failed session leaves
-its screenshot, URL and console under artifacts/load/, beside the server's log.
+resident memory (sampled every 0.5 s; psutil if present, else /proc), and the crowd's
+throughput against a bare PyTorch loop of the default pair measured just before the server
+starts and just after it stops (this box's speed drifts by tens of percent within minutes).
+A failed session leaves its screenshot, URL and console under artifacts/load/, beside the
+server's log.
 
   .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--nice-browser] [--json]
 
@@ -32,12 +35,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_engine's bare loop
 
 from tests import browser_utils as bu  # noqa: E402
 
 TIMEOUT_MS = 1_800_000  # a crowd on two shared cores is slow; a stuck session still ends
 LAUNCHER = os.environ.get("RESVIZ_LOAD_PLAIN") is None  # `make app` (ui.serve), as a class runs it
 SHOTS = bu.ROOT / "artifacts" / "load"  # failed sessions' screenshots, URLs, consoles; server log
+BARE_STEPS = 120  # steps of the bare loop measured before the server starts and after it stops
 START_MS = 300_000  # a page not drawn, or its Start not enabled, within 5 min: that session fails
 
 
@@ -137,6 +142,22 @@ async def crowd(base: str, users: int, steps: int, budget: float) -> list[dict]:
     return list(results)
 
 
+def bare_rate(steps: int = BARE_STEPS) -> float:
+    """The default pair's pair-steps/s in a bare PyTorch loop in this process (one thread),
+    with nothing else running: this box's speed now. The box drifts (a one-user run minutes
+    after another took 50% longer, the same CPU per step), so the crowd's and one user's
+    throughputs are each read beside the bare loop measured around them."""
+    import torch
+    from bench_engine import bare_pair, pair
+
+    from resviz.data import load
+    from resviz.spec import TrainSpec
+
+    torch.set_num_threads(1)
+    return bare_pair(pair(20, 32), TrainSpec(steps=steps), load("spirals", 1000, 0.1, 0))[
+        "pair_steps_per_s"]
+
+
 def pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -166,6 +187,7 @@ def main() -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("failed_*"):  # only this run's failures are left to read
         old.unlink()
+    bare = [bare_rate()]
     with bu.streamlit_server(log=SHOTS / "server.log", launcher=LAUNCHER) as (base, proc):
         def sample() -> None:
             while not stop.is_set():
@@ -192,8 +214,11 @@ def main() -> None:
         time.sleep(3)
         after = bu.rss_bytes(proc.pid)
         stop.set()
+    bare.append(bare_rate())
     used = {"server": sum(cpu["server"].values()) - cpu0, "browser": sum(cpu["browser"].values())}
     report = summary(results, args, wall, idle, max(samples, default=0), after, used)
+    report["bare_pair_steps_per_s"] = bare  # before the server started, after it stopped
+    report["window_vs_bare"] = report["window_steps_per_s"] / statistics.mean(bare)
     report.update(training_cores(results, trace))
     print(json.dumps({"summary": report, "sessions": results}, indent=1) if args.json else table(report))
 
@@ -261,6 +286,8 @@ def table(r: dict) -> str:
              f"pair-steps/s: one session p50 {r['steps_per_s_p50']:.1f}; the crowd "
              f"{r['window_steps_per_s']:.1f} (first Start to last finish; all trained at once "
              f"for {r['all_at_once_s']:.0f} s); sessions' rates summed {r['total_steps_per_s']:.1f}",
+             f"the bare loop: {' / '.join(f'{b:.1f}' for b in r['bare_pair_steps_per_s'])} "
+             f"pair-steps/s before / after; the crowd is {r['window_vs_bare']:.2f}x it",
              f"CPU ms per pair-step: server + engine workers {r['server_cpu_ms_per_pair_step']:.1f}"
              f" ({r['server_cores']:.2f} cores), Chromium {r['browser_cpu_ms_per_pair_step']:.1f}"
              f" ({r['browser_cores']:.2f} cores)",
