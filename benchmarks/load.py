@@ -102,11 +102,22 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         out["update_s"], out["finish_s"] = await page.evaluate(bu.SINCE_CLICK)
         out["start_at"], out["end_at"] = t1, t1 + out["finish_s"]
         out["phase"] = "finished"
+        # "Finished" is written in place before the page redraws its finished state, and a
+        # crowded tab starts that redraw a second or more later: wait for its Continue
+        await page.locator(f"{bu.FRESH}.st-key-pg_continue button").first.wait_for(
+            timeout=TIMEOUT_MS)
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
         own = f"A: residual, {depth} blocks" in (await title.text_content(timeout=TIMEOUT_MS) or "")
         errors = await page.locator("[data-testid=stException]").count()
         out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
         out["ok"] = own and errors == 0 and out["final_step"] == steps
+        if not out["ok"]:  # what that user saw, and the page's status texts
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
+            texts = await page.locator("[data-testid=stMarkdownContainer]").all_inner_texts()
+            (SHOTS / f"failed_depth{depth}.txt").write_text(
+                page.url + "\n" + "\n".join(t for t in texts if "step" in t.lower()) + "\n"
+                + "\n".join(console))
     except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
         out["error"] = f"{type(e).__name__} ({out.get('phase', 'opening')}): {str(e)[:200]}"
         try:
