@@ -610,8 +610,9 @@ def test_a_worker_yields_the_cpu_to_the_page():
     assert int(nice) == base and group in ("-", "0")
 
 
-def _fake_pool(monkeypatch, workers: int = 2) -> tuple[LocalExecutor, list]:
-    """A LocalExecutor whose workers are stand-ins: it places and moves runs by its own
+@pytest.fixture
+def fake_pool(monkeypatch):
+    """A LocalExecutor whose two workers are stand-ins: it places and moves runs by its own
     rules, and what it would send a worker is recorded as (worker, message)."""
     from resviz.engine import local
 
@@ -624,7 +625,9 @@ def _fake_pool(monkeypatch, workers: int = 2) -> tuple[LocalExecutor, list]:
     monkeypatch.setattr(LocalExecutor, "_spawn", spawn)
     monkeypatch.setattr(LocalExecutor, "_post", lambda self, w, msg: sent.append((w, msg)) or True)
     monkeypatch.setattr(LocalExecutor, "_ensure_spare", lambda self, extra=0: None)
-    return LocalExecutor(workers=workers, spare=0), sent
+    ex = LocalExecutor(workers=2, spare=0)
+    yield ex, sent
+    ex._closed = True  # its janitor stops: it would close the idle runs through pipes it lacks
 
 
 def _training(left: int, sps: float = 50.0):
@@ -634,11 +637,11 @@ def _training(left: int, sps: float = 50.0):
                     eta=left / sps if sps else None, names=["A"], left=left)
 
 
-def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatch):
+def test_runs_are_spread_over_workers_by_their_weight_not_their_count(fake_pool):
     """A run stays on the worker it was opened on, and a worker trains its runs in turn: a
     deep run opened first gets a worker to itself while three shallow ones share the other
     (placed by count, the deep one would share its worker and train at half speed)."""
-    ex, _sent = _fake_pool(monkeypatch)
+    ex, _sent = fake_pool
     train = TrainSpec(steps=10)
     for depth in (60, 10, 10, 10):
         ex.open(RunConfig("classify", (("A", NetworkSpec(depth=depth)),), train))
@@ -656,12 +659,12 @@ def test_runs_are_spread_over_workers_by_their_weight_not_their_count(monkeypatc
     ((600, 600, 600), None),  # 2 runs vs 1: any move leaves a worker with 2 runs' work
     ((600, 550, 500), None),  # moving either would end later than staying
 ])
-def test_a_run_moves_when_that_ends_the_training_sooner(monkeypatch, lefts, moved):
+def test_a_run_moves_when_that_ends_the_training_sooner(fake_pool, lefts, moved):
     """LocalExecutor._rebalance: a worker that trains several runs in turn is done when their
     remaining work is (steps to go x weight); one run moves to the least busy worker when
     that brings the later of the two ends at least REBALANCE_GAIN closer, and it is the run
     whose move brings it closest. Three runs of one weight: two share worker 0."""
-    ex, sent = _fake_pool(monkeypatch)
+    ex, sent = fake_pool
     cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
     rids = [ex.open(cfg).run_id for _ in range(3)]
     w0, w1 = ex._workers
@@ -682,10 +685,10 @@ def test_a_run_moves_when_that_ends_the_training_sooner(monkeypatch, lefts, move
         assert len(sent) == 1
 
 
-def test_a_run_just_started_is_not_moved(monkeypatch):
+def test_a_run_just_started_is_not_moved(fake_pool):
     """A run with no rate yet was just started: its first steps are what its tab waits for,
     so _rebalance moves another run or none."""
-    ex, sent = _fake_pool(monkeypatch)
+    ex, sent = fake_pool
     cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
     rids = [ex.open(cfg).run_id for _ in range(3)]
     ex._runs[rids[0]].snapshot = _training(600, sps=0.0)
