@@ -111,21 +111,14 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         errors = await page.locator("[data-testid=stException]").count()
         out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
         out["ok"] = own and errors == 0 and out["final_step"] == steps
-        if not out["ok"]:  # what that user saw, and the page's status texts
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
-            texts = await page.locator("[data-testid=stMarkdownContainer]").all_inner_texts()
-            (SHOTS / f"failed_depth{depth}.txt").write_text(
-                page.url + "\n" + "\n".join(t for t in texts if "step" in t.lower()) + "\n"
-                + "\n".join(console))
+        if not out["ok"]:
+            await leave_trace(page, depth, console)
     except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
         out["error"] = f"{type(e).__name__} ({out.get('phase', 'opening')}): {str(e)[:200]}"
         try:
             out["last_step"] = await step_of(page)
             out["reconnecting"] = await page.locator(bu.READY).count() == 0
-            SHOTS.mkdir(parents=True, exist_ok=True)  # what that user saw
-            await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
-            (SHOTS / f"failed_depth{depth}.txt").write_text(page.url + "\n" + "\n".join(console))
+            await leave_trace(page, depth, console)
         except Exception:  # noqa: BLE001
             pass
     finally:
@@ -133,6 +126,16 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
             await together.wait()
         await ctx.close()
     return out
+
+
+async def leave_trace(page, depth: int, console: list[str]) -> None:
+    """What a failed session's user saw: a screenshot, and its URL, the page's lines that
+    mention a step, and its console, under artifacts/load/."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
+    texts = await page.locator("[data-testid=stMarkdownContainer]").all_inner_texts()
+    (SHOTS / f"failed_depth{depth}.txt").write_text("\n".join(
+        [page.url, *(t for t in texts if "step" in t.lower()), *console]))
 
 
 def depth_of(i: int, users: int) -> int:
