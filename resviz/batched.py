@@ -108,6 +108,13 @@ class StackedNet:
             self.m * self.depth)
         for k in self.keys:
             self.t[k] = self.leaf[k].detach().view(self.t[k].shape)
+        # the other float tensors (batch norms' running statistics, skip switches) laid end
+        # to end in one buffer too, so a Gang moves them in and out in one call each
+        self.buf_keys = [k for k, v in self.t.items() if v.is_floating_point() and k not in self.leaf]
+        self.bufs = torch.cat([self.t[k].reshape(-1) for k in self.buf_keys]) if self.buf_keys \
+            else torch.empty(0, device=device)
+        for k, c in zip(self.buf_keys, self.bufs.split([self.t[k].numel() for k in self.buf_keys])):
+            self.t[k] = c.view(self.t[k].shape)
         self._running = {k[:-len(".running_mean")]: (v.view(-1), self.t[k[:-4] + "var"].view(-1))
                          for k, v in self.t.items() if k.endswith(".running_mean")}
         self._skip = [self.t[f"blocks.{i}.skip"].view(-1, 1, 1) for i in range(self.depth)]
@@ -192,12 +199,13 @@ class StackedNet:
         return add(w2(a(n2(w1(a(n1(x)))))))  # full_preact
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Inputs (B, in) -> logits (M, classes, B).
+        """Inputs (B, in), one batch for every model, or (M, in, B), each model its own ->
+        logits (M, classes, B).
 
         Activations live as (models, units, batch): every layer is then one baddbmm and
         every batch norm one call on a free view, with no transposes or copies.
         """
-        h = self._lin(x.t().unsqueeze(0).expand(self.m, -1, -1), "stem")
+        h = self._lin(x if x.dim() == 3 else as_inputs(x, self.m), "stem")
         for i in range(self.depth):
             h = self._block(h, i)
         self.count_batch()
@@ -213,8 +221,15 @@ class StackedNet:
         return out
 
 
+def as_inputs(x: torch.Tensor, m: int) -> torch.Tensor:
+    """A batch (B, in) as the stacked forward's input for m models, (m, in, B), contiguous:
+    the stem's weight gradient is a bmm against it, and a broadcast (stride-0) input takes
+    another kernel path with other rounding than a Gang's (stacked) inputs do."""
+    return x.t().unsqueeze(0).expand(m, -1, -1).contiguous()
+
+
 def _losses(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-model mean cross-entropy of logits (M, classes, B)."""
+    """Per-model mean cross-entropy of logits (M, classes, B); labels (B,) or (M, B)."""
     return F.cross_entropy(out, y.expand(out.shape[0], -1), reduction="none").mean(1)
 
 
@@ -272,7 +287,11 @@ class BatchedTrainer(LockstepBase):
         self.net.flat.zero_grad()
         losses = _losses(self.net(x), y)
         losses.sum().backward()
-        values = losses.tolist()
+        return self._finish(losses.tolist(), t0)
+
+    def _finish(self, values: list[float], t0: float) -> dict[str, Record]:
+        """The rest of a step once the gradient of this step's batch is in `net.flat.grad`
+        (from `step`, or from a Gang's shared pass): divergence, the update, the records."""
         self._first = values if self._first is None else self._first
         grads = self.net.block_grad_norms()
         for i, (name, v) in enumerate(zip(self._names, values)):
@@ -377,6 +396,123 @@ class BatchedTrainer(LockstepBase):
 
     def set_skips(self, name: str, mask: Sequence[bool]) -> None:
         self.net.set_skips(self._names.index(name), mask)
+
+
+def gang_key(trainer: object) -> tuple | None:
+    """What must agree for trainers to train as one Gang (None: this one cannot): stacked
+    nets of one shape, in training mode, fed batches of one size on one device."""
+    if not isinstance(trainer, BatchedTrainer) or not trainer.net.training:
+        return None
+    batch = min(trainer.spec.batch_size, len(trainer._ytr))  # see LockstepBase._batch
+    return shape_key(trainer.net.specs[0]), batch, str(trainer.device)
+
+
+def _merge_order(sizes: Sequence[int], counts: Sequence[int]) -> torch.Tensor:
+    """Where each number of a merged key-major buffer comes from in the members' buffers
+    laid end to end. Member r's buffer holds, key after key, counts[r] models x sizes[k]
+    numbers; the merged one holds, key after key, every member's models in member order."""
+    starts, off = [], 0
+    for m in counts:
+        starts.append(off)
+        off += m * sum(sizes)
+    parts, key_off = [], 0
+    for n in sizes:
+        for start, m in zip(starts, counts):
+            parts.append(torch.arange(start + m * key_off, start + m * (key_off + n)))
+        key_off += n
+    return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
+
+
+class Gang:
+    """Several BatchedTrainers' steps as one pass: the stacked forward and backward of all
+    their models at once, each model on its own trainer's batch.
+
+    A worker holding several live runs of one shape (a class on the default Playground)
+    steps them together: the pass is launch-bound, so four models cost about 1.2x two
+    (benchmarks/bench_engine.py). Each trainer keeps its own weights, optimiser, batch
+    stream, records and divergence; the Gang copies weights and buffers in before the pass
+    and gradients and buffers out after it (one call each), and every trainer finishes its
+    own step (`BatchedTrainer._finish`). Each model's slice of every stacked op is computed
+    alone, so a run's numbers are the same ganged or not (tests/test_batched.py).
+    """
+
+    def __init__(self, trainers: Sequence[BatchedTrainer]) -> None:
+        keys = {gang_key(t) for t in trainers}
+        if len(trainers) < 2 or None in keys or len(keys) > 1:
+            raise NotBatchable("a gang needs two or more stacked trainers of one shape")
+        self.trainers = list(trainers)
+        nets = [t.net for t in trainers]
+        self.net = StackedNet([s for n in nets for s in n.specs], trainers[0].device)
+        counts = [n.m for n in nets]
+        self._params = _merge_order([nets[0].t[k][0].numel() for k in nets[0].keys], counts)
+        self._bufs = _merge_order([nets[0].t[k][0].numel() for k in nets[0].buf_keys], counts)
+        self._params_back = torch.argsort(self._params)
+        self._bufs_back = torch.argsort(self._bufs)
+        self._sizes = [n.flat.flat.numel() for n in nets]
+        self._buf_sizes = [n.bufs.numel() for n in nets]
+
+    @torch.no_grad()
+    def _load(self) -> None:
+        nets = [t.net for t in self.trainers]
+        torch.index_select(torch.cat([n.flat.flat for n in nets]), 0, self._params,
+                           out=self.net.flat.flat)
+        torch.index_select(torch.cat([n.bufs for n in nets]), 0, self._bufs, out=self.net.bufs)
+
+    @torch.no_grad()
+    def _store(self) -> None:
+        nets = [t.net for t in self.trainers]
+        grads = self.net.flat.grad.index_select(0, self._params_back).split(self._sizes)
+        bufs = self.net.bufs.index_select(0, self._bufs_back).split(self._buf_sizes)
+        for n, g, b in zip(nets, grads, bufs):
+            n.flat.grad.copy_(g)
+            n.flat.flat.grad = n.flat.grad
+            n.bufs.copy_(b)
+            n.count_batch()
+
+    def step(self) -> list[dict[str, Record]]:
+        """One step of every trainer (as each trainer's `step()` would do it)."""
+        t0 = time.perf_counter()
+        batches = [t._batch() for t in self.trainers]
+        x = torch.cat([as_inputs(x, t.net.m) for t, (x, _) in zip(self.trainers, batches)])
+        y = torch.cat([y.expand(t.net.m, -1) for t, (_, y) in zip(self.trainers, batches)])
+        self._load()
+        self.net.flat.zero_grad()
+        losses = _losses(self.net(x), y)
+        losses.sum().backward()
+        self._store()
+        values = losses.tolist()
+        out, i = [], 0
+        for t in self.trainers:
+            out.append(t._finish(values[i:i + t.net.m], t0))
+            i += t.net.m
+        return out
+
+
+_GANGS: dict[tuple[int, ...], Gang] = {}
+GANGS_KEPT = 4  # a worker's gangs, built once and reused while their members stay
+
+
+def step_all(trainers: Sequence[object]) -> list[dict[str, Record]]:
+    """One step of each trainer, in order: those with one `gang_key` as one Gang (built once
+    per set of trainers, reused), the others alone."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(trainers):
+        key = gang_key(t)
+        groups.setdefault(("alone", i) if key is None else key, []).append(i)
+    out: list[dict[str, Record]] = [{} for _ in trainers]
+    for idx in groups.values():
+        if len(idx) == 1:
+            out[idx[0]] = trainers[idx[0]].step()  # type: ignore[attr-defined]
+            continue
+        members = [trainers[i] for i in idx]
+        ids = tuple(id(t) for t in members)
+        gang = _GANGS.pop(ids, None) or Gang(members)  # type: ignore[arg-type]
+        _GANGS[ids] = gang  # newest last; the oldest go (they hold their trainers)
+        while len(_GANGS) > GANGS_KEPT:
+            del _GANGS[next(iter(_GANGS))]
+        for i, recs in zip(idx, gang.step()):
+            out[i] = recs
+    return out
 
 
 def stacks(spec: TrainSpec) -> bool:

@@ -153,3 +153,73 @@ def test_to_trainer_continues_the_same_run(data, optimizer):
         a, b = kept.step(), seq.step()
         for k in specs:
             assert b[k].loss == pytest.approx(a[k].loss, rel=1e-4, abs=1e-6), (k, b[k].step)
+
+
+def _trail(tr) -> list[tuple]:
+    """What a trainer's records say, NaN-safe (a frozen model's loss is NaN)."""
+    return [(k, r.step, repr(r.loss), r.grad_norms, r.test_acc, r.diverged)
+            for k in tr.names for r in tr.history(k)]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_gang_gives_each_trainer_exactly_its_numbers_alone(data, optimizer, monkeypatch):
+    """Trainers stepped as one Gang end bit for bit where each ends alone: different seeds,
+    learning rates, step counts and sizes (2, 3 and 1 models), a skip switched mid-run and
+    a model that diverges and is frozen. A trainer that cannot join (another width, the
+    sequential Trainer) steps alone in the same call."""
+    from resviz import batched
+
+    built, real = [], batched.Gang
+
+    class Counted(real):
+        def __init__(self, trainers):
+            built.append(len(trainers))
+            super().__init__(trainers)
+
+    monkeypatch.setattr(batched, "Gang", Counted)
+    base = NetworkSpec(depth=3, width=8)
+    lr = 0.05 if optimizer == "sgd" else 0.01
+
+    def make():
+        ts = TrainSpec(dataset="spirals", n_samples=300, steps=40, batch_size=32, eval_every=5,
+                       optimizer=optimizer, lr=lr)
+        return [
+            BatchedTrainer({"A": base, "B": base.replace(family="plain")}, data, ts),
+            BatchedTrainer({f"m{i}": base.replace(seed=i + 1) for i in range(3)}, data,
+                           ts.replace(seed=3, lr=lr / 2)),
+            BatchedTrainer({"hot": base.replace(seed=7)}, data, ts.replace(seed=5, lr=1e4)),
+            BatchedTrainer({"wide": base.replace(width=9)}, data, ts),
+            Trainer({"seq": build(base.replace(seed=4))}, data, ts),
+        ]
+
+    alone, gang = make(), make()
+    for tr in (alone[0], gang[0]):  # the first trainer is 4 steps ahead
+        for _ in range(4):
+            tr.step()
+    for step in range(20):
+        if step == 6:
+            for tr in (alone[0], gang[0]):
+                tr.set_skips("A", [True, False, True])
+        for tr in alone:
+            tr.step()
+        batched.step_all(gang)
+    assert built == [3]  # one Gang of the three same-shape stacked trainers, reused
+    assert alone[2].diverged("hot") is not None  # the frozen-model path ran
+    for a, g in zip(alone, gang):
+        assert _trail(a) == _trail(g)
+        assert a.step_count == g.step_count
+        for (k, t1), t2 in zip(a.models.items(), g.models.values()):
+            for (n, v1), v2 in zip(t1.state_dict().items(), t2.state_dict().values()):
+                assert torch.equal(v1, v2), (k, n)
+
+
+def test_a_gang_needs_stacked_trainers_of_one_shape(data):
+    ts = TrainSpec(dataset="spirals", n_samples=300, steps=5, batch_size=32)
+    a = BatchedTrainer({"a": NetworkSpec(depth=3, width=8)}, data, ts)
+    b = BatchedTrainer({"b": NetworkSpec(depth=3, width=9)}, data, ts)
+    c = BatchedTrainer({"c": NetworkSpec(depth=3, width=8)}, data, ts.replace(batch_size=16))
+    from resviz.batched import Gang
+
+    for pair in ([a], [a, b], [a, c]):
+        with pytest.raises(NotBatchable):
+            Gang(pair)

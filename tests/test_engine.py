@@ -824,3 +824,73 @@ def test_a_run_moves_to_an_idle_worker_and_trains_on_with_the_same_numbers():
         assert s.metrics == ref.metrics
     finally:
         e.shutdown()
+
+
+def _seeded(seed: int, steps: int, lr_scale: float = 1.0) -> RunConfig:
+    """The stacked A/B pair with its own seeds (nets and batches) and learning rate."""
+    net = BASE.replace(seed=seed)
+    return RunConfig("classify", (("A", net), ("B", net.replace(family="plain"))),
+                     TSPEC.replace(steps=steps, seed=seed, lr=TSPEC.lr * lr_scale), boundary=16)
+
+
+def _alone(cfg: RunConfig, steps: int):
+    core = RunCore(cfg)
+    core.command("step", steps)
+    while core.work(1.0):
+        pass
+    return core.snapshot()
+
+
+def _same_numbers(s, ref) -> None:
+    assert s.step == ref.step
+    for name in ref.curves:
+        for col in ("loss", "test_acc", "grad_norms"):
+            assert s.curves[name][col] == ref.curves[name][col], (name, col)
+    assert s.metrics == ref.metrics
+
+
+def test_runs_trained_together_have_the_numbers_they_have_alone(monkeypatch):
+    """work_together steps same-shape stacked runs as one Gang (counted here); each run's
+    curves and metrics equal the same config trained alone. A run that stops first (its
+    Step target) leaves the others training."""
+    from resviz import batched
+    from resviz.engine.core import work_together
+
+    built, real = [], batched.Gang
+
+    class Counted(real):
+        def __init__(self, trainers):
+            built.append(len(trainers))
+            super().__init__(trainers)
+
+    monkeypatch.setattr(batched, "Gang", Counted)
+    cfgs = [_seeded(0, 60), _seeded(3, 60), _seeded(2, 60, lr_scale=1 / 3)]
+    targets = [25, 40, 40]
+    cores = [RunCore(c) for c in cfgs]
+    for c, n in zip(cores, targets):
+        c.command("step", n)
+        c.work(1.0)  # a Step's first step is trained alone and shown at once (urgent)
+    while any(c.state == "running" for c in cores):
+        work_together(cores, 0.05)
+    assert built and max(built) == 3
+    for c, cfg, n in zip(cores, cfgs, targets):
+        _same_numbers(c.snapshot(), _alone(cfg, n))
+
+
+def test_runs_sharing_a_worker_end_with_the_numbers_they_have_alone():
+    """Two same-shape runs on one worker (trained as one Gang there) finish with the numbers
+    each has trained alone in this process."""
+    e = LocalExecutor(workers=1, ttl=60)
+    try:
+        assert e.warm(120)
+        cfgs = [_seeded(0, 80), _seeded(5, 80)]
+        hs = [e.open(c) for c in cfgs]
+        for h in hs:
+            wait(h, lambda s: s.state == "ready")
+        for h in hs:
+            h.start()
+        finals = [wait(h, lambda s: s.state == "finished", timeout=120) for h in hs]
+        for s, cfg in zip(finals, cfgs):
+            _same_numbers(s, _alone(cfg, 80))
+    finally:
+        e.shutdown()

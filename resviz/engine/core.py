@@ -272,22 +272,28 @@ class RunCore:
         return (self.state == "running" and self.sps > 0
                 and self._stop_at() - self.step_count < ENDING * self.sps)
 
+    @property
+    def gang_key(self) -> tuple | None:
+        """Runs with one gang key train as one Gang when they share a host (`work_together`);
+        None: this run trains alone (not running, not stacked, or just started)."""
+        if not self.wants_cpu or self.urgent:
+            return None
+        from resviz.batched import gang_key
+
+        return gang_key(self.trainer)
+
     def work(self, budget: float, interrupt: Callable[[], bool] | None = None) -> int:
         """Train while running for about `budget` seconds (at least one step); returns the
         steps done. Stops exactly at a Step target or the step limit, after the first step
         since a Start (see `urgent`), and early when `interrupt()` says so."""
-        if self.state != "running":
-            return 0
-        t0 = time.perf_counter()
-        done = 0
-        stop = self._stop_at()
-        while self.step_count < stop and not self.trainer.all_diverged():
-            self._feed(self.trainer.step())
-            done += 1
-            if time.perf_counter() - t0 >= budget or self._prompt_from is not None:
-                break  # out of time, or the first step after Start: show it at once
-            if interrupt is not None and interrupt():
-                break  # the host has a command waiting (another run's Start, say)
+        return work_together([self], budget, interrupt)[0]
+
+    def _can_step(self) -> bool:
+        return (self.state == "running" and self.step_count < self._stop_at()
+                and not self.trainer.all_diverged())
+
+    def _settle(self, done: int) -> None:
+        """After a turn of `done` steps: the steps/s, and the state a limit or target sets."""
         self._mutation += done
         now = time.perf_counter()
         self._rate.append((now, self.step_count))
@@ -298,11 +304,10 @@ class RunCore:
             self.sps = (self.step_count - s_first) / (now - t_first)
         if self.trainer.all_diverged() or self.step_count >= self.max_steps:
             self.state, self.target = "finished", None
-        elif self.step_count >= stop:
+        elif self.step_count >= self._stop_at():
             self.state, self.target = "paused", None
         if self.state != "running":
             self._rate.clear()
-        return done
 
     def _feed(self, recs: dict[str, Record]) -> None:
         for name, r in recs.items():
@@ -495,3 +500,36 @@ def rebuild_models(export: dict[str, Any]) -> dict[str, torch.nn.Module]:
                 setattr(b, k, v)
         out[name] = m.train()
     return out
+
+
+def work_together(cores: list[RunCore], budget: float,
+                  interrupt: Callable[[], bool] | None = None) -> list[int]:
+    """Train the running runs among `cores` for about `budget` seconds (at least one step
+    each), each exactly as its own `work` would (the same stops); returns each one's steps.
+
+    Runs of one `gang_key` step as one resviz.batched.Gang: one stacked pass for all of
+    them, cheaper than their passes in turn, with the same numbers (each run keeps its own
+    weights, optimiser and batches). A host holding several same-shape runs (a class on one
+    page) trains them together so; they advance at one steps/s and end together.
+    """
+    from resviz.batched import step_all
+
+    running = [c.state == "running" for c in cores]  # the others are left as they are
+    t0 = time.perf_counter()
+    done = [0] * len(cores)
+    while True:
+        live = [i for i, c in enumerate(cores) if c._can_step()]
+        if not live:
+            break
+        for i, recs in zip(live, step_all([cores[i].trainer for i in live])):
+            cores[i]._feed(recs)
+            done[i] += 1
+        if time.perf_counter() - t0 >= budget or any(
+                cores[i]._prompt_from is not None for i in live):
+            break  # out of time, or the first step after Start: show it at once
+        if interrupt is not None and interrupt():
+            break  # the host has a command waiting (another run's Start, say)
+    for c, n, was in zip(cores, done, running):
+        if was:
+            c._settle(n)
+    return done

@@ -160,7 +160,7 @@ def worker_main(conn: Connection) -> None:
     priority = _Priority(nice)
     _threads()
     from resviz.device import freeze_heap
-    from resviz.engine.core import RunCore
+    from resviz.engine.core import RunCore, work_together
     from resviz.engine.kinds import warm_up
 
     warm_up()
@@ -242,15 +242,20 @@ def worker_main(conn: Connection) -> None:
         floor = min(progress.values(), default=0)
         for r in busy:
             progress.setdefault(r, floor)
-        # a run just started goes first, for one step (RunCore.work), shown at once
+        # a run just started goes first, for one step (RunCore.work), shown at once; else the
+        # run furthest behind, with every run that can train as one pass with it (a Gang)
         rid = urgent[0] if urgent else min(busy, key=progress.__getitem__)
-        core = runs[rid]
-        core.crowd = len(busy)  # it trains ~1/len(busy) of the time: snapshots etc. as rarely
-        progress[rid] += core.work(SLICE, interrupt=conn.poll)  # a command waiting ends it early
-        if core.state != "running":
-            publish(rid, core)  # paused at a Step target, or finished: the exact picture
-        elif core.due(time.perf_counter()):
-            publish(rid, core)
+        key = runs[rid].gang_key
+        team = [rid] + [r for r in busy if r != rid and key is not None
+                        and runs[r].gang_key == key]
+        for r in team:
+            runs[r].crowd = len(busy)  # a share of the worker: snapshots etc. as rarely
+        done = work_together([runs[r] for r in team], SLICE, interrupt=conn.poll)
+        now = time.perf_counter()
+        for r, n in zip(team, done):
+            progress[r] += n
+            if runs[r].state != "running" or runs[r].due(now):
+                publish(r, runs[r])  # paused at a Step target, or finished: the exact picture
 
 
 @dataclass
