@@ -1,10 +1,13 @@
 """A classroom against one server: N browser sessions train on the Playground at once.
 
-Each session opens its own link (`?a_depth=<d>&b_depth=<d>`, a depth of its own around the
-default 20, the same for A and B so the pair trains stacked as the default pair does),
-presses Start and trains to the step
-limit. Checks: every session finishes, each sees only its own state (its model A's depth in
-the boundary title, its own step counter ending exactly at the limit), no exception box.
+By default every session trains the default pair (20 blocks x 32, as the issue's class does),
+each with a seed of its own (`?pg_seed=<i>`), so runs share a shape and a worker may train
+them as one pass (resviz.batched.Gang). `--mix depth` gives each session a depth of its own
+around the default 20 instead (`?a_depth=<d>&b_depth=<d>`): no two runs share a shape, the
+harder case for the server. Each presses Start and trains to the step limit.
+Checks: every session finishes, each sees only its own state (its seed on its Seed slider,
+or its depth in model A's boundary title), its own step counter ending exactly at the limit,
+no exception box.
 Reports p50/p95 of open -> first chart and Start -> first live update (timed in the page:
 browser_utils.WATCH, no polling of its text), the time to finish, the cores used by the
 server + workers and by Chromium (in all, and while every session trains), and the server's
@@ -14,7 +17,8 @@ starts and just after it stops (this box's speed drifts by tens of percent withi
 A failed session leaves its screenshot, URL and console under artifacts/load/, beside the
 server's log.
 
-  .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--nice-browser] [--json]
+  .venv/bin/python benchmarks/load.py --users 10 [--steps 50] [--mix seed|depth]
+      [--nice-browser] [--json]
 
 --nice-browser sets every Chromium thread to the lowest CPU priority, a rough look at the
 server without the tabs competing. It is only partly that: where Linux shares CPU between
@@ -62,7 +66,24 @@ async def step_of(page) -> int | None:
     return None
 
 
-async def session(browser, base: str, depth: int, steps: int, budget: float,
+class User:
+    """Session i of a crowd: its link and what only it should see."""
+
+    def __init__(self, i: int, users: int, mix: str) -> None:
+        self.seed, self.depth = (i % 100, 20) if mix == "seed" else (0, depth_of(i, users))
+        self.label = f"seed{self.seed}" if mix == "seed" else f"depth{self.depth}"
+        self.query = (f"pg_seed={self.seed}" if mix == "seed"
+                      else f"a_depth={self.depth}&b_depth={self.depth}")
+
+    async def sees_own_state(self, page, title) -> bool:
+        if f"A: residual, {self.depth} blocks" not in (
+                await title.text_content(timeout=TIMEOUT_MS) or ""):
+            return False
+        thumb = page.locator(".st-key-pg_seed [data-testid=stSliderThumbValue]").first
+        return (await thumb.text_content(timeout=TIMEOUT_MS) or "").strip() == str(self.seed)
+
+
+async def session(browser, base: str, user: User, steps: int, budget: float,
                   together: asyncio.Barrier) -> dict:
     """One user: open their link, Start, train to the limit, check they saw only their own run.
     Every session presses Start once all have opened their page (a class told "now press
@@ -71,11 +92,11 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
     page = await ctx.new_page()
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{time.perf_counter():.1f} {m.type}: {m.text}"[:300]))
-    out: dict = {"depth": depth, "ok": False}
+    out: dict = {"user": user.label, "ok": False}
     met = False  # this session reached the barrier (a failed one still releases the others)
     try:
         t0 = time.perf_counter()
-        await page.goto(f"{base}/playground?a_depth={depth}&b_depth={depth}&pg_steps={steps}",
+        await page.goto(f"{base}/playground?{user.query}&pg_steps={steps}",
                         timeout=TIMEOUT_MS)
         title = page.locator(f"{bu.FRESH}[class*='st-key-pg_net_A_'] .gtitle").first
         out["phase"] = "opening"
@@ -107,18 +128,18 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
         await page.locator(f"{bu.FRESH}.st-key-pg_continue button").first.wait_for(
             timeout=TIMEOUT_MS)
         await page.wait_for_selector(bu.IDLE, state="attached", timeout=TIMEOUT_MS)
-        own = f"A: residual, {depth} blocks" in (await title.text_content(timeout=TIMEOUT_MS) or "")
+        own = await user.sees_own_state(page, title)
         errors = await page.locator("[data-testid=stException]").count()
         out.update(own_state=own, exceptions=errors, final_step=await step_of(page))
         out["ok"] = own and errors == 0 and out["final_step"] == steps
         if not out["ok"]:
-            await leave_trace(page, depth, console)
+            await leave_trace(page, user.label, console)
     except Exception as e:  # noqa: BLE001 - a load run reports failures, it does not stop
         out["error"] = f"{type(e).__name__} ({out.get('phase', 'opening')}): {str(e)[:200]}"
         try:
             out["last_step"] = await step_of(page)
             out["reconnecting"] = await page.locator(bu.READY).count() == 0
-            await leave_trace(page, depth, console)
+            await leave_trace(page, user.label, console)
         except Exception:  # noqa: BLE001
             pass
     finally:
@@ -128,13 +149,13 @@ async def session(browser, base: str, depth: int, steps: int, budget: float,
     return out
 
 
-async def leave_trace(page, depth: int, console: list[str]) -> None:
+async def leave_trace(page, label: str, console: list[str]) -> None:
     """What a failed session's user saw: a screenshot, and its URL, the page's lines that
     mention a step, and its console, under artifacts/load/."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"failed_depth{depth}.png"))
+    await page.screenshot(path=str(SHOTS / f"failed_{label}.png"))
     texts = await page.locator("[data-testid=stMarkdownContainer]").all_inner_texts()
-    (SHOTS / f"failed_depth{depth}.txt").write_text("\n".join(
+    (SHOTS / f"failed_{label}.txt").write_text("\n".join(
         [page.url, *(t for t in texts if "step" in t.lower()), *console]))
 
 
@@ -144,13 +165,13 @@ def depth_of(i: int, users: int) -> int:
     return 1 + (19 - users // 2 + i) % 100
 
 
-async def crowd(base: str, users: int, steps: int, budget: float) -> list[dict]:
+async def crowd(base: str, users: int, steps: int, budget: float, mix: str) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=bu.CHROMIUM, args=bu.CHROMIUM_ARGS)
         together = asyncio.Barrier(users)
-        results = await asyncio.gather(*[session(browser, base, depth_of(i, users), steps,
+        results = await asyncio.gather(*[session(browser, base, User(i, users, mix), steps,
                                                  budget, together) for i in range(users)])
         await browser.close()
     return list(results)
@@ -187,6 +208,9 @@ def main() -> None:
     ap.add_argument("--nice-browser", action="store_true",
                     help="set every Chromium thread to the lowest CPU priority (under Linux "
                          "autogroup this only ranks Chromium's threads among themselves)")
+    ap.add_argument("--mix", choices=("seed", "depth"), default="seed",
+                    help="what tells the sessions apart: a seed each on the default pair (runs "
+                         "of one shape), or a depth each (no two runs of one shape)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if why := bu.chromium_missing():
@@ -223,7 +247,7 @@ def main() -> None:
         cpu0 = bu.cpu_seconds(proc.pid)
         threading.Thread(target=sample, daemon=True).start()
         t0 = time.perf_counter()
-        results = asyncio.run(crowd(base, args.users, args.steps, args.budget))
+        results = asyncio.run(crowd(base, args.users, args.steps, args.budget, args.mix))
         wall = time.perf_counter() - t0
         time.sleep(3)
         after = bu.rss_bytes(proc.pid)
@@ -243,7 +267,8 @@ def summary(results: list[dict], args, wall: float, idle: int, peak: int, after:
         return [r[k] for r in results if k in r]
 
     mib = 2**20
-    return {"users": args.users, "steps": args.steps, "nice_browser": args.nice_browser,
+    return {"users": args.users, "steps": args.steps, "mix": args.mix,
+            "nice_browser": args.nice_browser,
             "finished_ok": sum(r["ok"] for r in results),
             "isolation_failures": sum(r.get("own_state") is False for r in results),
             "errors": [r["error"] for r in results if "error" in r][:5],
@@ -289,7 +314,7 @@ def table(r: dict) -> str:
     def f(x) -> str:
         return "-" if x is None else f"{x:.1f}"
 
-    lines = [f"{r['users']} users x {r['steps']} steps"
+    lines = [f"{r['users']} users x {r['steps']} steps, a {r['mix']} each"
              f"{' (Chromium at nice 19)' if r['nice_browser'] else ''}: "
              f"{r['finished_ok']}/{r['users']} finished "
              f"correctly, {r['isolation_failures']} saw another's state, wall {r['wall_s']:.0f} s",

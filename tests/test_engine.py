@@ -630,11 +630,11 @@ def fake_pool(monkeypatch):
     ex._closed = True  # its janitor stops: it would close the idle runs through pipes it lacks
 
 
-def _training(left: int, sps: float = 50.0):
+def _training(left: int, sps: float = 50.0, gang: str = ""):
     from resviz.engine.config import Snapshot
 
     return Snapshot(version=1, state="running", step=600 - left, max_steps=600, sps=sps,
-                    eta=left / sps if sps else None, names=["A"], left=left)
+                    eta=left / sps if sps else None, names=["A"], left=left, gang=gang)
 
 
 def test_runs_are_spread_over_workers_by_their_weight_not_their_count(fake_pool):
@@ -685,6 +685,37 @@ def test_a_run_moves_when_that_ends_the_training_sooner(fake_pool, lefts, moved)
         assert len(sent) == 1
 
 
+def test_a_workers_time_to_end_counts_a_gang_at_its_cost():
+    """Runs in turn add up; a gang of n costs (1 + GANG_EXTRA (n - 1)) steps while all n
+    train, then less as the nearest ends pass."""
+    from resviz.engine.local import GANG_EXTRA, time_to_end
+
+    assert time_to_end([]) == 0
+    assert time_to_end([(600, 1.0, ""), (600, 1.0, "")]) == 1200  # no gang: in turn
+    assert time_to_end([(600, 1.0, "g"), (600, 1.0, "h")]) == 1200  # two gangs: in turn
+    assert time_to_end([(600, 2.0, "g"), (600, 2.0, "g")]) == pytest.approx(
+        600 * 2 * (1 + GANG_EXTRA))
+    assert time_to_end([(600, 1.0, "g"), (200, 1.0, "g"), (100, 1.0, "")]) == pytest.approx(
+        400 + 200 * (1 + GANG_EXTRA) + 100)
+
+
+@pytest.mark.parametrize("gang, moved", [("", 0), ("g", None)])
+def test_a_gang_is_not_split_for_less_than_its_gain(fake_pool, gang, moved):
+    """Two runs left 600 steps on worker 0, a run of another shape 250 on worker 1. In turn,
+    worker 0 ends after 1200 steps' work and a move makes it 850: the run moves. As a gang
+    it ends after 960, and 850 is not REBALANCE_GAIN sooner: it stays."""
+    ex, sent = fake_pool
+    cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
+    rids = [ex.open(cfg).run_id for _ in range(3)]
+    for rid, snap in zip(rids, [_training(600, gang=gang), _training(250, gang="other"),
+                                _training(600, gang=gang)]):
+        ex._runs[rid].snapshot = snap
+    sent.clear()
+    with ex._lock:
+        ex._rebalance()
+    assert sent == ([] if moved is None else [(ex._workers[0], ("export", rids[moved]))])
+
+
 def test_a_run_just_started_is_not_moved(fake_pool):
     """A run with no rate yet was just started: its first steps are what its tab waits for,
     so _rebalance moves another run or none."""
@@ -701,6 +732,25 @@ def test_a_run_just_started_is_not_moved(fake_pool):
     with ex._lock:
         ex._rebalance()
     assert [m for _w, m in sent] == [("export", rids[2])]
+
+
+def test_a_run_about_to_end_is_not_moved(fake_pool):
+    """A move pauses a run about a second: one with less than MOVE_MIN_S left at its rate
+    stays, though a move would end its worker's training sooner on paper."""
+    from resviz.engine.local import MOVE_MIN_S
+
+    ex, sent = fake_pool
+    cfg = RunConfig("classify", (("A", NetworkSpec(depth=4)),), TrainSpec(steps=600))
+    rids = [ex.open(cfg).run_id for _ in range(3)]
+    ex._runs[rids[1]].snapshot = _training(1)  # worker 1 is nearly done
+    for left in (int(0.9 * MOVE_MIN_S * 50), int(1.2 * MOVE_MIN_S * 50)):
+        for rid in (rids[0], rids[2]):
+            ex._runs[rid].snapshot = _training(left, sps=50.0)
+        sent.clear()
+        with ex._lock:
+            ex._rebalance()
+        ex._moved_at = -1e9  # the next try is not held back by REBALANCE_EVERY
+        assert len(sent) == (left >= MOVE_MIN_S * 50), left
 
 
 def test_a_run_that_stopped_before_its_worker_could_send_it_stays_there():

@@ -87,6 +87,7 @@ class Snapshot:
     commands: list[tuple[int, str]] = field(default_factory=list)
     stacked: bool = False
     left: int = 0  # steps to go while running (to the step limit or a Step target)
+    gang: str = ""  # runs with one gang on one host train as one pass (core.work_together)
 
     @property
     def finished(self) -> bool:

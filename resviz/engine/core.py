@@ -282,6 +282,13 @@ class RunCore:
 
         return gang_key(self.trainer)
 
+    def _gang(self) -> str:
+        """The gang key as text for the executor's load model (LocalExecutor._rebalance)."""
+        from resviz.batched import gang_key
+
+        key = gang_key(self.trainer)
+        return "" if key is None else repr(key)
+
     def work(self, budget: float, interrupt: Callable[[], bool] | None = None) -> int:
         """Train while running for about `budget` seconds (at least one step); returns the
         steps done. Stops exactly at a Step target or the step limit, after the first step
@@ -471,7 +478,8 @@ class RunCore:
             metrics=self._metrics[1] if prompt and self._metrics else self._metrics_now(),
             boundary=boundary, skips=skips, active=active, block_stats=stats,
             probes=dict(self._heavy["probes"]), error=self.error,
-            commands=list(self.commands), stacked=self.stacked, left=left if running else 0)
+            commands=list(self.commands), stacked=self.stacked, left=left if running else 0,
+            gang=self._gang())
 
     def export_models(self) -> dict[str, Any]:
         """The current weights and block switches as plain tensors, for RunHandle.models()."""

@@ -53,6 +53,29 @@ RUNS_PER_WORKER = 8
 GONE_KEPT = 10_000    # closed runs whose reason a late poll can still read
 REBALANCE_GAIN = 0.85  # a run moves only if that ends its worker's training 15% sooner
 REBALANCE_EVERY = 1.0  # seconds between two moves (snapshots lag; a move costs a pause)
+# a run with less than this left (seconds at its rate) stays: a move pauses it about a second
+# on a busy box (pack, send, unpack), and a class's last run was seen to end later for one
+MOVE_MIN_S = 2.0
+# a step of a Gang of n runs costs (1 + GANG_EXTRA (n - 1)) one run's step (measured on the
+# default pair: two as one pass 1.6x one, four 2.8x; benchmarks/bench_engine.py)
+GANG_EXTRA = 0.6
+
+
+def time_to_end(runs: list[tuple[int, float, str]]) -> float:
+    """A worker's training left, in units of one step of weight 1, for its running runs as
+    (steps to go, RunConfig.weight, gang). Runs of one gang (not "") step together, the
+    others in turn: a gang's n runs cost (1 + GANG_EXTRA (n - 1)) steps while all n train,
+    then fewer as the nearest ends pass."""
+    gangs: dict[str, list[tuple[int, float]]] = {}
+    for i, (left, weight, gang) in enumerate(runs):
+        gangs.setdefault(gang or f"alone {i}", []).append((left, weight))
+    total = 0.0
+    for members in gangs.values():
+        lefts = sorted((left for left, _ in members), reverse=True) + [0]
+        weight = max(w for _, w in members)
+        for k in range(len(members)):  # k + 1 runs train for lefts[k] - lefts[k + 1] steps
+            total += (lefts[k] - lefts[k + 1]) * weight * (1 + GANG_EXTRA * k)
+    return total
 WORKER_NICE = 5       # workers yield the CPU to the server (and browsers) when it is short
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -427,8 +450,9 @@ class LocalExecutor:
         """Move one training run to another worker when that ends the training sooner (call
         with the lock held).
 
-        A worker trains its runs in turn, so it is done when its runs' remaining work is
-        (steps to go x RunConfig.weight, summed). A run stays on the worker it was opened on,
+        A worker trains its runs in turn, or same-shape runs as one Gang, so it is done when
+        its runs' remaining work is done (`time_to_end`: steps to go x RunConfig.weight,
+        summed, a gang's at its lower cost). A run stays on the worker it was opened on,
         so as a class's runs of different sizes end, one worker could train two runs at half
         speed each while the other core had little or nothing to do, and the class waited
         seconds for its last run (benchmarks/load.py: 4 users, the last run ended 2-3 s after
@@ -439,29 +463,38 @@ class LocalExecutor:
         order. One move at a time, at most one per REBALANCE_EVERY seconds."""
         if time.monotonic() - self._moved_at < REBALANCE_EVERY:
             return
-        # per worker: (remaining work, run id, has a rate) of each training run; a run with
-        # no rate yet was just started and is not moved (its first steps are on screen)
-        work: dict[int, list[tuple[float, str, bool]]] = {id(w): [] for w in self._workers}
+        # per worker: (steps to go, weight, gang, run id, movable) of each training run; a run
+        # with no rate yet was just started and is not moved (its first steps are on screen),
+        # nor one about to end (MOVE_MIN_S)
+        work: dict[int, list[tuple[int, float, str, str, bool]]] = {id(w): [] for w in self._workers}
         for rid, run in self._runs.items():
             if run.moving_to is not None:
                 return  # one move at a time
             s = run.snapshot
             if run.lost is None and s is not None and s.running and id(run.worker) in work:
-                work[id(run.worker)].append((max(s.left, 1) * run.config.weight, rid, s.sps > 0))
+                work[id(run.worker)].append(
+                    (max(s.left, 1), run.config.weight, s.gang, rid,
+                     s.sps > 0 and s.left >= MOVE_MIN_S * s.sps))
         alive = [w for w in self._alive() if w.ready]
         if len(alive) < 2:
             return
-        total = {id(w): sum(x for x, _, _ in work[id(w)]) for w in alive}
+
+        def end(runs: list[tuple[int, float, str, str, bool]]) -> float:
+            return time_to_end([r[:3] for r in runs])
+
+        total = {id(w): end(work[id(w)]) for w in alive}
         source = max(alive, key=lambda w: total[id(w)])
         target = min(alive, key=lambda w: total[id(w)])
         if len(work[id(source)]) < 2:
             return  # one run cannot be split between two workers
-        a, b = total[id(source)], total[id(target)]
-        options = [(x, rid) for x, rid, settled in work[id(source)] if settled]
+        here, there = work[id(source)], work[id(target)]
+        # each settled run's move: the later of the two workers' ends after it
+        options = [(max(end([r for r in here if r is not x]), end([*there, x])), x[3])
+                   for x in here if x[4]]
         if not options:
             return
-        moved, rid = min(options, key=lambda r: max(a - r[0], b + r[0]))
-        if max(a - moved, b + moved) > REBALANCE_GAIN * a:
+        later, rid = min(options, key=lambda o: o[0])
+        if later > REBALANCE_GAIN * total[id(source)]:
             return
         self._runs[rid].moving_to = target
         self._moved_at = time.monotonic()
