@@ -198,18 +198,30 @@ class StackedNet:
             return add(n2(w2(a(n1(w1(a(x)))))))
         return add(w2(a(n2(w1(a(n1(x)))))))  # full_preact
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Inputs (B, in), one batch for every model, or (M, in, B), each model its own ->
-        logits (M, classes, B).
+    def __call__(self, x: torch.Tensor | Sequence[tuple[torch.Tensor, int]]) -> torch.Tensor:
+        """Inputs (B, in), one batch for every model, or [(batch (B, in), m), ...], a batch
+        for each next m models (a Gang) -> logits (M, classes, B).
 
         Activations live as (models, units, batch): every layer is then one baddbmm and
         every batch norm one call on a free view, with no transposes or copies.
         """
-        h = self._lin(x if x.dim() == 3 else as_inputs(x, self.m), "stem")
+        h = self._lin(as_inputs(x, self.m), "stem") if torch.is_tensor(x) else self._stems(x)
         for i in range(self.depth):
             h = self._block(h, i)
         self.count_batch()
         return self._lin(self.act(h), "head.2")
+
+    def _stems(self, parts: Sequence[tuple[torch.Tensor, int]]) -> torch.Tensor:
+        """The stem of each group of models on its own batch, as that group alone computes
+        it: a batch broadcast to its m models (a stride-0 view, as in `__call__`). A stacked
+        copy of the inputs would take another bmm kernel for the stem's weight gradient,
+        with other rounding: a run's numbers would then depend on its gang."""
+        w, b = self.leaf["stem.weight"], self.leaf["stem.bias"]
+        out, i = [], 0
+        for x, m in parts:
+            out.append(torch.baddbmm(b[i:i + m], w[i:i + m], as_inputs(x, m)))
+            i += m
+        return torch.cat(out)
 
     def unstack(self) -> list[ResVizNet]:
         """Ordinary ResVizNets holding the current weights, for probes and figures."""
@@ -222,10 +234,8 @@ class StackedNet:
 
 
 def as_inputs(x: torch.Tensor, m: int) -> torch.Tensor:
-    """A batch (B, in) as the stacked forward's input for m models, (m, in, B), contiguous:
-    the stem's weight gradient is a bmm against it, and a broadcast (stride-0) input takes
-    another kernel path with other rounding than a Gang's (stacked) inputs do."""
-    return x.t().unsqueeze(0).expand(m, -1, -1).contiguous()
+    """A batch (B, in) as the stacked forward's input for m models, (m, in, B) (a view)."""
+    return x.t().unsqueeze(0).expand(m, -1, -1)
 
 
 def _losses(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -473,11 +483,10 @@ class Gang:
         """One step of every trainer (as each trainer's `step()` would do it)."""
         t0 = time.perf_counter()
         batches = [t._batch() for t in self.trainers]
-        x = torch.cat([as_inputs(x, t.net.m) for t, (x, _) in zip(self.trainers, batches)])
         y = torch.cat([y.expand(t.net.m, -1) for t, (_, y) in zip(self.trainers, batches)])
         self._load()
         self.net.flat.zero_grad()
-        losses = _losses(self.net(x), y)
+        losses = _losses(self.net([(x, t.net.m) for t, (x, _) in zip(self.trainers, batches)]), y)
         losses.sum().backward()
         self._store()
         values = losses.tolist()
