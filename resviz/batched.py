@@ -438,8 +438,9 @@ class Gang:
     their models at once, each model on its own trainer's batch.
 
     A worker holding several live runs of one shape (a class on the default Playground)
-    steps them together: the pass is launch-bound, so four models cost about 1.2x two
-    (benchmarks/bench_engine.py). Each trainer keeps its own weights, optimiser, batch
+    steps them together: the pass is largely launch-bound, so two default pairs as one pass
+    cost about 1.6x one pair's step, 1.25x less than the two in turn (docs/engine.md). Each
+    trainer keeps its own weights, optimiser, batch
     stream, records and divergence; the Gang copies weights and buffers in before the pass
     and gradients and buffers out after it (one call each), and every trainer finishes its
     own step (`BatchedTrainer._finish`). Each model's slice of every stacked op is computed
