@@ -200,6 +200,10 @@ def test_lines_and_bars_moved_in_place_are_drawn_as_plotly_draws_them(server: st
     SVG paths directly (ui.livechart `setPaths`, no Plotly call). Those paths are the ones
     Plotly draws for the same data: the pointer coming over a chart makes Plotly draw its
     newest figure itself (so hovers show the newest numbers), and nothing moves."""
+    def near(p: list[float], q: list[float]) -> bool:
+        # both round to 0.01 px, and a tie may round either way (CI once saw 19.84 vs 19.85)
+        return abs(p[0] - q[0]) + abs(p[1] - q[1]) < 0.02
+
     _live_page(page, f"{server}/playground?pg_steps=3000")
     page.mouse.move(2, 2)  # off the charts: over one, they are moved by Plotly itself
     bu.click_button(page, "pg_start")
@@ -225,7 +229,7 @@ def test_lines_and_bars_moved_in_place_are_drawn_as_plotly_draws_them(server: st
             assert ours == plotly  # each bar: its corner, top, right side and base
             continue
         for mine, theirs in zip(ours, plotly):
-            assert mine[0] == theirs[0] and mine[-1] == theirs[-1], key
+            assert near(mine[0], theirs[0]) and near(mine[-1], theirs[-1]), key
             for q in theirs:  # Plotly drops collinear points; each it keeps is one of ours
                 assert min(abs(q[0] - r[0]) + abs(q[1] - r[1]) for r in mine) < 0.02, key
     assert bu.exceptions(page) == []
