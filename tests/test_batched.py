@@ -162,21 +162,14 @@ def _trail(tr) -> list[tuple]:
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_a_gang_gives_each_trainer_exactly_its_numbers_alone(data, optimizer, monkeypatch):
+def test_a_gang_gives_each_trainer_exactly_its_numbers_alone(data, optimizer, gangs_built):
     """Trainers stepped as one Gang end bit for bit where each ends alone: different seeds,
     learning rates, step counts and sizes (2, 3 and 1 models), a skip switched mid-run and
     a model that diverges and is frozen. A trainer that cannot join (another width, the
     sequential Trainer) steps alone in the same call."""
     from resviz import batched
 
-    built, real = [], batched.Gang
-
-    class Counted(real):
-        def __init__(self, trainers):
-            built.append(len(trainers))
-            super().__init__(trainers)
-
-    monkeypatch.setattr(batched, "Gang", Counted)
+    built = gangs_built
     base = NetworkSpec(depth=3, width=8)
     lr = 0.05 if optimizer == "sgd" else 0.01
 

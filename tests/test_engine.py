@@ -899,21 +899,13 @@ def _same_numbers(s, ref) -> None:
     assert s.metrics == ref.metrics
 
 
-def test_runs_trained_together_have_the_numbers_they_have_alone(monkeypatch):
+def test_runs_trained_together_have_the_numbers_they_have_alone(gangs_built):
     """work_together steps same-shape stacked runs as one Gang (counted here); each run's
     curves and metrics equal the same config trained alone. A run that stops first (its
     Step target) leaves the others training."""
-    from resviz import batched
     from resviz.engine.core import work_together
 
-    built, real = [], batched.Gang
-
-    class Counted(real):
-        def __init__(self, trainers):
-            built.append(len(trainers))
-            super().__init__(trainers)
-
-    monkeypatch.setattr(batched, "Gang", Counted)
+    built = gangs_built
     cfgs = [_seeded(0, 60), _seeded(3, 60), _seeded(2, 60, lr_scale=1 / 3)]
     targets = [25, 40, 40]
     cores = [RunCore(c) for c in cfgs]
